@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
-from pathlib import Path
 
 import bpstudio
-
-EXPORT_TARGETS = ("pytorch", "keras", "onnx", "npz")
 
 
 class CliError(Exception):
@@ -62,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export the network to another framework")
     e.add_argument("project", metavar="PROJECT")
-    e.add_argument("--to", required=True, choices=EXPORT_TARGETS)
+    e.add_argument("--to", required=True, choices=("pytorch", "keras", "onnx", "npz"))
     e.add_argument("--out", required=True, metavar="PATH")
     return p
 
@@ -271,24 +267,14 @@ def cmd_lessons(args) -> int:
 
 
 def cmd_export(args) -> int:
-    import numpy as np
-
+    from bpstudio.training.export import ExportError, export_project
     from bpstudio.training.project import ProjectError
 
-    if args.to != "npz":
-        raise CliError(f"export to {args.to} is not available yet; use --to npz", code=2)
     project = _load(args.project)
     try:
-        net = project.build_network()
-    except ProjectError as exc:
+        exported = export_project(project, args.to, args.out)
+    except (ExportError, ProjectError) as exc:
         raise CliError(str(exc)) from None
-    out = Path(args.out)
-    arrays = dict(net.get_weights())
-    arrays["project.json"] = np.array(json.dumps(project.to_json()))
-    try:
-        with open(out, "wb") as f:
-            np.savez(f, **arrays)
-    except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"wrote {out}: {len(arrays) - 1} arrays and the project's JSON")
+    for path in exported.files:
+        print(f"wrote {path}")
     return 0

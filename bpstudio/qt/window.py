@@ -43,6 +43,7 @@ from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.panels.network import NetworkPanel
 from bpstudio.qt.panels.output import OutputPanel
 from bpstudio.qt.session import TrainingSession
+from bpstudio.training.export import ExportError, export_project
 from bpstudio.training.lessons import lessons
 from bpstudio.training.project import (
     SUFFIX,
@@ -58,6 +59,13 @@ MAX_RECENT = 8
 PAINT_IDLE_MS = 2
 #: Seconds to wait after each step at each position of the speed slider (last: full speed).
 SPEEDS = (0.5, 0.2, 0.05, 0.01, 0.0)
+#: File > Export > Network as …: target -> (label, file suffix, tooltip).
+NETWORK_EXPORTS = {
+    "pytorch": ("PyTorch script", ".py", "A PyTorch script with the same network and weights"),
+    "keras": ("Keras script", ".py", "A Keras 3 script with the same network and weights"),
+    "onnx": ("ONNX model", ".onnx", "The network for inference in any ONNX runtime"),
+    "npz": ("NumPy arrays", ".npz", "Every weight by name, plus the project's settings"),
+}
 FILE_FILTER = f"Backprop Studio projects (*{SUFFIX});;All files (*)"
 
 
@@ -302,6 +310,15 @@ class StudioWindow(QMainWindow):
             )
             for name, panel in self.panels.items()
         }
+        self.export_network_actions = {
+            to: self._action(
+                f"Network as {label}…",
+                lambda _=False, t=to: self.export_network_dialog(t),
+                None,
+                tip,
+            )
+            for to, (label, _, tip) in NETWORK_EXPORTS.items()
+        }
         self.quit_action = self._action(
             "&Quit", self.close, QKeySequence.StandardKey.Quit, "Close Backprop Studio"
         )
@@ -319,6 +336,8 @@ class StudioWindow(QMainWindow):
         export.addAction(self.export_window_action)
         export.addSeparator()
         export.addActions(list(self.export_panel_actions.values()))
+        export.addSeparator()
+        export.addActions(list(self.export_network_actions.values()))
         file.addSeparator()
         file.addAction(self.quit_action)
         train = bar.addMenu("&Training")
@@ -672,6 +691,29 @@ class StudioWindow(QMainWindow):
             panel.export(path)
         except (OSError, ValueError) as exc:
             self._show_error("The panel was not exported", str(exc))
+
+    def export_network_dialog(self, to):
+        label, suffix, _ = NETWORK_EXPORTS[to]
+        stem = "".join(c if c.isalnum() else "_" for c in self.project.name).strip("_").lower()
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            f"Export the network as {label}",
+            str(Path(self._last_folder()) / f"{stem or 'network'}{suffix}"),
+            f"{label} (*{suffix})",
+        )
+        if path:
+            self.export_network(to, path)
+
+    def export_network(self, to, path):
+        """Export the network as it is now (training pauses while it is copied)."""
+        try:
+            exported = export_project(self.capture(), to, path)
+        except (ExportError, ProjectError) as exc:
+            self._show_error("The network was not exported", str(exc))
+            return None
+        names = ", ".join(p.name for p in exported.files)
+        self.statusBar().showMessage(f"Exported the network: {names}", 8000)
+        return exported
 
     # ------------------------------------------------------------------ window state
 

@@ -94,7 +94,7 @@ def test_export_npz(tmp_path):
         (("train", "missing.bpstudio"), 1, "missing.bpstudio: no such file"),
         (("train", "README.md"), 1, "README.md: not a readable project file"),
         (("train", LESSON, "--epochs", "-1"), 1, "--epochs must be >= 0"),
-        (("export", LESSON, "--to", "onnx", "--out", "x.onnx"), 2, "not available yet"),
+        (("export", LESSON, "--to", "pytorch", "--out", "x.txt"), 1, "name ending in .py"),
         (("train", LESSON, "--epochs", "1", "--metrics", "/nonexistent/m.csv"), 1, "cannot write"),
         (("a.bpstudio", "b.bpstudio"), 2, "at most one PROJECT"),
     ],
@@ -126,3 +126,20 @@ def test_diverging_training_says_so(tmp_path):
     assert "lower learning rate" in r.stderr
     weights = load_project(out).weights  # saved with the last finite weights
     assert all(np.all(np.isfinite(v)) for v in weights.values())
+
+
+@pytest.mark.parametrize(
+    "to,name,written",
+    [
+        ("pytorch", "net.py", ["net.py", "net.npz"]),
+        ("keras", "k.py", ["k.py", "k.npz"]),
+        ("onnx", "net.onnx", ["net.onnx"]),
+    ],
+)
+def test_export_writes_what_it_says(tmp_path, to, name, written):
+    if to == "onnx":
+        pytest.importorskip("onnx")
+    r = run("export", LESSON, "--to", to, "--out", str(tmp_path / name))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [w for f in written for w in ("wrote", str(tmp_path / f))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)

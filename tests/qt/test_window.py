@@ -220,6 +220,31 @@ def test_panels_export_png_svg_csv_and_the_window_png(qtbot, make_window, tmp_pa
     assert QImage(str(shot)).width() == window.width()
 
 
+def test_file_export_hands_over_the_network_as_trained(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    window.epoch_action.trigger()
+    wait_idle(qtbot, window)
+    weights = window.session.trainer.net.get_weights()
+    exported = window.export_network("npz", tmp_path / "net.npz")
+    with np.load(exported.path, allow_pickle=False) as f:
+        for key, value in weights.items():
+            np.testing.assert_array_equal(f[key], value)
+    assert "net.npz" in window.statusBar().currentMessage()
+    shown = []
+    monkeypatch.setattr(
+        window, "_show_error", lambda title, message, detail=None: shown.append(message)
+    )
+    assert window.export_network("pytorch", tmp_path / "net.txt") is None
+    assert "ending in .py" in shown[0]
+    labels = [a.text() for a in window.export_network_actions.values()]
+    assert labels == [
+        "Network as PyTorch script…",
+        "Network as Keras script…",
+        "Network as ONNX model…",
+        "Network as NumPy arrays…",
+    ]
+
+
 def test_layout_and_recent_files_are_remembered(qtbot, make_window, settings, tmp_path):
     window = make_window()
     window.docks["histograms"].hide()
