@@ -246,7 +246,8 @@ def _torch_modules(net: Sequential) -> list[tuple[str, str, str]]:
                             f"momentum={_float(round(1 - layer.momentum, 12))}",
                         ],
                     ),
-                    f"studio momentum {layer.momentum:g} -> PyTorch {1 - layer.momentum:.12g}",
+                    f"studio momentum {layer.momentum:g} is PyTorch's {1 - layer.momentum:.12g};\n"
+                    "PyTorch's running_var takes the unbiased batch variance",
                 )
             )
             continue
@@ -360,7 +361,7 @@ def pytorch_script(project: Project, net: Sequential, dataset: Dataset, data_fil
     ]
     for name, (callee, args), note in modules:
         if note:
-            lines.append(f"                    # {note}")
+            lines += [f"                    # {line}" for line in note.split("\n")]
         one = f'                    ("{name}", {callee}({", ".join(args)})),'
         if len(one) <= 88:
             lines.append(one)
