@@ -444,6 +444,20 @@ class Sequential:
                     return report(
                         layer.name, "gradients", f"the gradient of {layer.name}/{key} is not finite"
                     )
+        # Every value is finite but the gradient's norm overflowed: name the largest one.
+        largest = [
+            (float(np.max(np.abs(g))), f"{layer.name}/{key}", layer.name)
+            for layer in self.layers
+            for key, g in layer.grads.items()
+            if g.size
+        ]
+        if largest:
+            size, name, layer = max(largest)
+            return report(
+                layer,
+                "gradients",
+                f"the gradients exploded: their norm overflows (up to {size:.1e} in {name})",
+            )
         return report(None, "unknown", "a non-finite value appeared")
 
     def fit(

@@ -1,12 +1,59 @@
-"""Rules that name what a run's measurements show. No Qt: the studio only displays them."""
+"""Rules that name what a run's measurements show. No Qt: the studio only displays them.
+
+`diagnose(history)` reads the per-step and per-epoch series a Trainer records and returns the
+findings that hold now: vanishing or exploding gradients, dead ReLU units, saturated
+tanh/sigmoid units, overfitting, a learning rate too high or too low. Each finding says what
+it saw, in numbers, in which layer, what to try, and which lesson shows it."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpstudio.training.history import RunHistory
 
 #: First-to-last layer gradient ratios outside [VANISHING, EXPLODING] are called out.
 VANISHING = 1e-3
 EXPLODING = 1e3
+#: Steps looked at by the rules over the recent past, and the fewest they need.
+WINDOW = 50
+MIN_STEPS = 20
+DEAD = 0.5  # share of a layer's units dead
+SATURATED = 0.6  # share of a hidden layer's outputs within 1% of the limits
+GROWTH = 1e3  # gradient growth since the start of the run
+UPDATE_HIGH = 0.1  # each step changes the weights by more than 10%
+UPDATE_LOW = 1e-6
+OVERFIT = 1.5  # test loss this many times its best, and at least OVERFIT_RISE above it
+OVERFIT_RISE = 0.1
+STOPPED = "stopped: "
+OVERFIT_EPOCHS = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # vanishing, exploding, non_finite, dead_units, saturation, overfitting, ...
+    layer: str | None  # None: about the whole network
+    message: str  # what was seen, with its numbers
+    advice: str  # what to try
+    lesson: int | None = None  # the lesson that shows it
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.kind]
+
+
+TITLES = {
+    "non_finite": "Training overflowed",
+    "exploding": "Exploding gradients",
+    "vanishing": "Vanishing gradients",
+    "dead_units": "Dead ReLU units",
+    "saturation": "Saturated units",
+    "overfitting": "Overfitting",
+    "lr_high": "Learning rate too high",
+    "lr_low": "Learning rate too low",
+}
 
 
 def gradient_flow(norms) -> tuple[float | None, str]:
@@ -28,3 +75,213 @@ def gradient_flow(norms) -> tuple[float | None, str]:
     if ratio > EXPLODING:
         return ratio, "exploding"
     return ratio, "healthy"
+
+
+def diagnose(history: RunHistory, activations: dict | None = None) -> list[Finding]:
+    """The findings that hold for the run so far, the most urgent first. `activations` maps
+    layer names to activation names (see `activation_names`); without it every ReLU-family
+    layer is taken for plain ReLU."""
+    findings = _non_finite(history)
+    steps = history.steps
+    if len(steps) >= MIN_STEPS:
+        columns = _by_prefix(steps.columns)
+        recent = steps.values[-WINDOW:]
+        start = steps.values[: min(10, len(steps))]
+        findings += _exploding(columns, recent, start)
+        findings += _vanishing(columns, recent)
+        dead = _dead_units(columns, recent, start, activations or {})
+        findings += dead
+        findings += _saturation(columns, recent)
+        if not dead:  # a dead network does not move either, whatever the learning rate
+            findings += _learning_rate(columns, recent, steps.columns)
+    findings += _overfitting(history)
+    return findings
+
+
+def activation_names(net) -> dict[str, str]:
+    """{layer name: activation name} for the layers of `net` that have an activation."""
+    return {layer.name: layer.activation.name for layer in net.activation_layers}
+
+
+def _by_prefix(columns) -> dict[str, list[tuple[int, str]]]:
+    """{"grad_norm": [(column index, layer name), ...], ...} in the network's order."""
+    grouped: dict[str, list[tuple[int, str]]] = {}
+    for i, name in enumerate(columns):
+        if "/" in name:
+            prefix, layer = name.split("/", 1)
+            grouped.setdefault(prefix, []).append((i, layer))
+    return grouped
+
+
+def _median(values) -> float:
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+def _non_finite(history) -> list[Finding]:
+    # The trainer stops on a non-finite value and says so in an event; a rollback after it
+    # ends the matter.
+    if not history.events or not history.events[-1][1].startswith(STOPPED):
+        return []
+    what = history.events[-1][1].removeprefix(STOPPED)
+    return [
+        Finding(
+            "non_finite",
+            None,
+            what[0].upper() + what[1:].rstrip(".") + ".",
+            "Roll back to the last finite weights, then lower the learning rate, clip the "
+            "gradients or add batch normalization.",
+            3,
+        )
+    ]
+
+
+def _exploding(columns, recent, start) -> list[Finding]:
+    grads = columns.get("grad_norm", [])
+    worst = None
+    for i, layer in grads:
+        before, now = _median(start[:, i]), _median(recent[-5:, i])
+        if before > 0 and now > max(GROWTH * before, 100.0):
+            if worst is None or now / before > worst[2] / worst[1]:
+                worst = (layer, before, now)
+    if worst is None:
+        return []
+    layer, before, now = worst
+    return [
+        Finding(
+            "exploding",
+            layer,
+            f"The gradient of {layer} grew from {before:.2g} to {now:.2g} "
+            f"({now / before:,.0f} times) since the run began.",
+            "Lower the learning rate, clip the gradients (clipping 1.0), or add batch "
+            "normalization; check that the initial weights are not too large.",
+            3,
+        )
+    ]
+
+
+def _vanishing(columns, recent) -> list[Finding]:
+    grads = columns.get("grad_norm", [])
+    if len(grads) < 3:
+        return []
+    (first, first_name), (last, _) = grads[0], grads[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = _median(recent[:, first] / recent[:, last])
+    if not ratio < VANISHING:
+        return []
+    return [
+        Finding(
+            "vanishing",
+            first_name,
+            f"For the last {len(recent)} steps the gradient reaching {first_name} was "
+            f"{ratio:.1e} of the output layer's: the first layers barely learn.",
+            "Use ReLU with He initialization, or add batch normalization; fewer "
+            "sigmoid/tanh layers also help.",
+            2,
+        )
+    ]
+
+
+def _dead_units(columns, recent, start, activations) -> list[Finding]:
+    # LeakyReLU and ELU units below zero still pass a gradient and can come back: only
+    # plain ReLU units are dead for good.
+    layers = [
+        (float(recent[-1, i]), float(start[0, i]), layer)
+        for i, layer in columns.get("dead_fraction", [])
+        if activations.get(layer, "relu") == "relu"
+    ]
+    dead = [entry for entry in layers if entry[0] >= DEAD and entry[0] >= entry[1] + 0.25]
+    if not dead:
+        return []
+    now, before, layer = max(dead)
+    return [
+        Finding(
+            "dead_units",
+            layer,
+            f"{now:.0%} of {layer}'s units are dead (inactive on every input of the last "
+            f"batches), up from {before:.0%} at the start; they get no gradient any more.",
+            "Lower the learning rate, or use LeakyReLU with He initialization.",
+            4,
+        )
+    ]
+
+
+def _saturation(columns, recent) -> list[Finding]:
+    # An output layer close to 0 or 1 is a confident prediction, not a problem.
+    output = columns["activation_mean"][-1][1] if columns.get("activation_mean") else None
+    for i, layer in columns.get("saturation", []):
+        if layer == output:
+            continue
+        share = _median(recent[:, i])
+        if share >= SATURATED:
+            return [
+                Finding(
+                    "saturation",
+                    layer,
+                    f"{share:.0%} of {layer}'s outputs sit within 1% of the limits of its "
+                    f"activation, where its slope is almost zero.",
+                    "Start from smaller weights (Glorot initialization), lower the learning "
+                    "rate, add batch normalization, or use ReLU.",
+                    2,
+                )
+            ]
+    return []
+
+
+def _learning_rate(columns, recent, names) -> list[Finding]:
+    ratios = [i for i, _ in columns.get("update_ratio", [])]
+    if not ratios:
+        return []
+    update = _median(recent[:, ratios])
+    loss = recent[:, names.index("loss")]
+    if update > UPDATE_HIGH:
+        return [
+            Finding(
+                "lr_high",
+                None,
+                f"Every step changes the weights by {update:.0%} of their size (around 0.1% "
+                f"is usual); the loss jumps instead of falling.",
+                "Lower the learning rate ten times, or clip the gradients.",
+                3,
+            )
+        ]
+    head, tail = _median(loss[: len(loss) // 2]), _median(loss[len(loss) // 2 :])
+    if 0 < update < UPDATE_LOW and tail > 0.99 * head:
+        return [
+            Finding(
+                "lr_low",
+                None,
+                f"Every step changes the weights by only {update:.1e} of their size and "
+                f"the loss has stopped moving.",
+                "Raise the learning rate ten times.",
+                1,
+            )
+        ]
+    return []
+
+
+def _overfitting(history) -> list[Finding]:
+    epochs = history.epochs
+    if len(epochs) < 2 * OVERFIT_EPOCHS:
+        return []
+    test, train = epochs.column("test_loss"), epochs.column("train_loss")
+    if not (np.isfinite(test).all() and np.isfinite(train).all()):
+        return []
+    best = int(np.argmin(test))
+    since = len(test) - 1 - best
+    rising = test[-1] >= OVERFIT * test[best] and test[-1] >= test[best] + OVERFIT_RISE
+    if since < OVERFIT_EPOCHS or not rising or train[-1] >= train[best]:
+        return []
+    return [
+        Finding(
+            "overfitting",
+            None,
+            f"The test loss rose from {test[best]:.3f} (epoch {best + 1}) to {test[-1]:.3f} "
+            f"while the training loss fell from {train[best]:.3f} to {train[-1]:.3f}: the "
+            f"network is memorising the training points.",
+            "Add dropout (0.2–0.5) or L2 regularization, use more data, or stop at the "
+            "epoch where the test loss was lowest.",
+            5,
+        )
+    ]

@@ -7,6 +7,7 @@ and a test checks that the shipped files are up to date."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,253 @@ def first_network() -> Project:
             "number": 1,
             "question": "Before you press play: how many epochs will the network need to "
             "separate the two rings? 5, 50 or 500?",
+            "answer": "About 50 with this learning rate; the boundary appears long before "
+            "the loss reaches zero.",
+            "fixes": [
+                {
+                    "name": "A learning rate ten times higher",
+                    "explain": "Steps ten times larger: the rings separate in a few epochs. "
+                    "Lessons 3 and 4 show what happens when steps are far too large.",
+                    "changes": {"optimizer": {"name": "sgd", "learning_rate": 0.3}},
+                }
+            ],
         },
     )
 
 
-LESSONS = {Lesson(1, "first-network", "Your first network"): first_network}
+def _stack(depth, units, activation, init, batch_norm=False):
+    layers = []
+    for _ in range(depth):
+        layers.append(_dense(units, activation, init))
+        if batch_norm:
+            layers.append({"class": "BatchNormalization"})
+    return layers
+
+
+def vanishing_gradients() -> Project:
+    return Project(
+        name="Lesson 2: Vanishing gradients",
+        description=(
+            "Six hidden layers of sigmoid units. Backpropagation multiplies the error by the "
+            "slope of every sigmoid it passes on the way back, and a sigmoid's slope is at "
+            "most 1/4: after six layers almost nothing is left. Watch the gradient panel: the "
+            "bars shrink towards the input, the first layer's gradient is a ten-thousandth of "
+            "the last one's, and the loss stays flat at 0.69 (a coin toss)."
+        ),
+        dataset=DatasetRecipe("circle", n_samples=500),
+        layers=[*_stack(6, 8, "sigmoid", "glorot_uniform"), _dense(1, "sigmoid")],
+        optimizer={"name": "sgd", "learning_rate": 0.1},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=20,
+        lesson={
+            "number": 2,
+            "question": "Before you press play: the last layer's gradient is about 0.1. How "
+            "big will the first layer's be: 0.1, 0.01 or 0.0001?",
+            "answer": "About 0.0001: each sigmoid layer shrinks the error it passes back "
+            "by four or more, and there are six of them.",
+            "fixes": [
+                {
+                    "name": "ReLU with He initialization",
+                    "explain": "ReLU's slope is 1 wherever a unit is active, so the error "
+                    "passes back undiminished; He initialization keeps the signal's size "
+                    "from layer to layer.",
+                    "changes": {
+                        "layers": [*_stack(6, 8, "relu", "he_normal"), _dense(1, "sigmoid")]
+                    },
+                },
+                {
+                    "name": "Batch normalization",
+                    "explain": "Normalizing each layer keeps the sigmoids in their steep "
+                    "middle, where the slope is largest.",
+                    "changes": {
+                        "layers": [
+                            *_stack(6, 8, "sigmoid", "glorot_uniform", batch_norm=True),
+                            _dense(1, "sigmoid"),
+                        ]
+                    },
+                },
+            ],
+        },
+    )
+
+
+_LARGE_INIT = {"name": "random_normal", "stddev": 0.7}
+
+
+def exploding_gradients() -> Project:
+    return Project(
+        name="Lesson 3: Exploding gradients",
+        description=(
+            "Six ReLU layers whose weights start twice as large as they should (normal with "
+            "standard deviation 0.7, where He initialization would use 0.35). Each layer "
+            "doubles the signal on the way forward and the error on the way back, and a "
+            "learning rate of 0.1 turns the huge gradients into huge steps: within a few "
+            "steps the loss overflows. Training stops, and the banner offers a way back."
+        ),
+        dataset=DatasetRecipe("circle", n_samples=500),
+        layers=[*_stack(6, 16, "relu", _LARGE_INIT), _dense(1, "sigmoid")],
+        optimizer={"name": "sgd", "learning_rate": 0.1},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=20,
+        lesson={
+            "number": 3,
+            "question": "Before you press play: the run has 500 steps. How many will it "
+            "survive: 5, 50 or all of them?",
+            "answer": "About 5: the gradients grow a thousandfold at every step until the "
+            "numbers overflow.",
+            "fixes": [
+                {
+                    "name": "A learning rate ten times lower",
+                    "explain": "Smaller steps keep the weights from growing faster than "
+                    "the loss can pull them back.",
+                    "changes": {"optimizer": {"name": "sgd", "learning_rate": 0.01}},
+                },
+                {
+                    "name": "Gradient clipping",
+                    "explain": "Clipping scales the gradient down whenever its norm exceeds "
+                    "1, so no single step can be huge.",
+                    "changes": {
+                        "optimizer": {
+                            "name": "sgd",
+                            "learning_rate": 0.1,
+                            "global_clipnorm": 1.0,
+                        }
+                    },
+                },
+                {
+                    "name": "Batch normalization",
+                    "explain": "Normalizing after every layer undoes the doubling, whatever "
+                    "the weights' scale.",
+                    "changes": {
+                        "layers": [
+                            *_stack(6, 16, "relu", _LARGE_INIT, batch_norm=True),
+                            _dense(1, "sigmoid"),
+                        ]
+                    },
+                },
+            ],
+        },
+    )
+
+
+def dead_relu() -> Project:
+    return Project(
+        name="Lesson 4: Dead ReLU units",
+        description=(
+            "A ReLU unit whose input is negative for every example outputs zero and gets "
+            "zero gradient: nothing can bring it back. A learning rate of 3 throws the "
+            "weights so far in the first steps that most units end up there. Watch the "
+            "dead-units heatmap fill up (crossed cells are dead on every input) while the "
+            "accuracy stays at a coin toss."
+        ),
+        dataset=DatasetRecipe("circle", n_samples=500, noise=0.1),
+        layers=[*_stack(3, 8, "relu", "glorot_uniform"), _dense(1, "sigmoid")],
+        optimizer={"name": "sgd", "learning_rate": 3.0},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=20,
+        lesson={
+            "number": 4,
+            "question": "Before you press play: of the 24 hidden units, how many will still "
+            "be alive after 20 epochs: all, half, or a handful?",
+            "answer": "A handful: about three in four die within the first epoch.",
+            "fixes": [
+                {
+                    "name": "A learning rate ten times lower",
+                    "explain": "Smaller steps do not push units' inputs below zero for good.",
+                    "changes": {"optimizer": {"name": "sgd", "learning_rate": 0.3}},
+                },
+                {
+                    "name": "LeakyReLU with He initialization",
+                    "explain": "LeakyReLU passes 1% of the gradient below zero, so a unit "
+                    "pushed there can still learn its way back; the heatmap marks it "
+                    "inactive, yet the loss keeps falling.",
+                    "changes": {
+                        "layers": [*_stack(3, 8, "leaky_relu", "he_normal"), _dense(1, "sigmoid")]
+                    },
+                },
+            ],
+        },
+    )
+
+
+def _dropout_net(rate):
+    layers = []
+    for _ in range(2):
+        layers.append(_dense(64, "relu", "he_normal"))
+        if rate:
+            layers.append({"class": "Dropout", "rate": rate})
+    return [*layers, _dense(1, "sigmoid")]
+
+
+def dropout() -> Project:
+    return Project(
+        name="Lesson 5: Dropout regularization",
+        description=(
+            "Only 50 noisy training points and a network with over 4,000 weights: it can "
+            "memorise every point, noise included. Watch the loss panel: the training loss "
+            "keeps falling while the test loss turns and rises. That is overfitting. Dropout "
+            "switches off a random share of units at every step, so no unit can rely on "
+            "another to memorise a point."
+        ),
+        dataset=DatasetRecipe("xor", n_samples=100, noise=0.5, train_ratio=0.5),
+        layers=_dropout_net(0.0),
+        optimizer={"name": "adam", "learning_rate": 0.01},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=200,
+        lesson={
+            "number": 5,
+            "question": "Before you press play: after 200 epochs, will the test loss be "
+            "lower, the same, or higher than after 20?",
+            "answer": "Higher, several times: the network fits the noise of the training "
+            "points, which says nothing about new ones.",
+            "fixes": [
+                {
+                    "name": f"Dropout {rate}",
+                    "explain": explain,
+                    "changes": {"layers": _dropout_net(rate)},
+                }
+                for rate, explain in (
+                    (0.2, "A little dropout: the gap between train and test shrinks."),
+                    (
+                        0.5,
+                        "Half the units off at every step: the test loss stays close to "
+                        "the training loss.",
+                    ),
+                    (
+                        0.9,
+                        "Nine in ten off: too much, the network can no longer learn the "
+                        "pattern either (underfitting). At 1.0 every unit is off and nothing "
+                        "reaches the output at all.",
+                    ),
+                )
+            ],
+        },
+    )
+
+
+LESSONS = {
+    Lesson(1, "first-network", "Your first network"): first_network,
+    Lesson(2, "vanishing-gradients", "Vanishing gradients"): vanishing_gradients,
+    Lesson(3, "exploding-gradients", "Exploding gradients"): exploding_gradients,
+    Lesson(4, "dead-relu", "Dead ReLU units"): dead_relu,
+    Lesson(5, "dropout", "Dropout regularization"): dropout,
+}
+
+
+def with_fix(project: Project, index: int) -> Project:
+    """The lesson's project with fix `index` applied: the same data and seed, so the
+    comparison with the first run is fair, and fresh weights drawn from that seed."""
+    fix = project.lesson["fixes"][index]
+    changed = copy.deepcopy(project)
+    for key, value in fix["changes"].items():
+        setattr(changed, key, copy.deepcopy(value))
+    changed.weights, changed.steps, changed.epoch, changed.runs = None, 0, 0, []
+    changed.name = f"{project.name} ({fix['name']})"
+    return changed
 
 
 def lessons() -> list[Lesson]:
