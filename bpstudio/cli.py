@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, default=0)
     s.add_argument("--size", default="1600x1000", metavar="WxH")
     s.add_argument("--panel", metavar="NAME", help="only this panel")
+    s.add_argument(
+        "--fix",
+        type=int,
+        metavar="N",
+        help="for a lesson: train it as given, then again with its fix N, and compare the runs",
+    )
 
     sub.add_parser("lessons", help="list the built-in lessons")
 

@@ -18,8 +18,10 @@ PANELS = (
     "gradients",
     "dead_units",
     "histograms",
+    "runs",
     "dataset",
     "settings",
+    "lesson",
 )
 
 
@@ -30,9 +32,11 @@ def _size(text):
     return int(m[1]), int(m[2])
 
 
-def render(project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True):
+def render(project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True, fix=None):
     """Train `project` for `epochs` epochs headless, then save a PNG of the window (or a
-    panel) at `size`. Returns the path written."""
+    panel) at `size`. With `fix` (a lesson's fix, counted from 1), train the lesson as given,
+    then run again with that fix for as long, and show the two runs compared. Returns the
+    path written."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
@@ -50,28 +54,39 @@ def render(project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True):
         window = StudioWindow(project, settings=settings)
         window.resize(*size)
         window.show()
-        # Train in this thread, after the worker has ended and its queued snapshots have been
-        # delivered, so that none of them can arrive after the one rendered here.
-        window.session.stop()
-        for _ in range(3):
-            app.processEvents()
-        trainer = window.session.trainer
-        bar = tqdm(total=epochs, unit="epoch", file=sys.stderr, disable=quiet or None)
+        bar = tqdm(
+            total=epochs * (2 if fix else 1), unit="epoch", file=sys.stderr, disable=quiet or None
+        )
 
         class Progress(Callback):
             def on_epoch_end(self, epoch, logs=None):
                 bar.update(1)
 
-        trainer.callbacks.callbacks.append(Progress())
-        if epochs:
-            trainer.fit(epochs=epochs)
+        def train_here():
+            # Train in this thread, after the worker has ended and its queued snapshots have
+            # been delivered, so that none of them can arrive after the one rendered here.
+            window.session.stop()
+            for _ in range(3):
+                app.processEvents()
+            trainer = window.session.trainer
+            trainer.callbacks.callbacks.append(Progress())
+            if epochs:
+                trainer.fit(epochs=epochs)
+            maker = SnapshotMaker(trainer, clock=lambda: 0.0)  # no wall-clock in the picture
+            window.hub.offer(maker.make())
+            for _ in range(3):
+                app.processEvents()
+
+        train_here()
+        if fix:
+            window.run_fix(fix - 1)
+            train_here()
+            window.docks["runs"].raise_()
+            for _ in range(3):
+                app.processEvents()
         bar.close()
-        maker = SnapshotMaker(trainer, clock=lambda: 0.0)  # no wall-clock in the picture
-        window.hub.offer(maker.make())
-        for _ in range(3):
-            app.processEvents()
         widget = window
-        if panel in ("dataset", "settings"):
+        if panel in ("dataset", "settings", "lesson"):
             widget = window.docks[panel].widget()
         elif panel:
             widget = window.panels[panel]
@@ -93,6 +108,14 @@ def screenshot(args) -> int:
     if args.panel and args.panel not in PANELS:
         raise CliError(f"--panel must be one of {', '.join(PANELS)}; got {args.panel!r}")
     project = _load(args.project)
-    out = render(project, args.out, args.epochs, size, args.panel, quiet=False)
+    fixes = (project.lesson or {}).get("fixes", [])
+    if args.fix is not None and not 1 <= args.fix <= len(fixes):
+        raise CliError(
+            f"--fix must be one of the project's {len(fixes)} lesson fixes (1..{len(fixes)}); "
+            f"got {args.fix}"
+            if fixes
+            else "--fix needs a lesson project; this project has no fixes"
+        )
+    out = render(project, args.out, args.epochs, size, args.panel, quiet=False, fix=args.fix)
     print(f"wrote {out}")
     return 0

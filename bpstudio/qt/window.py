@@ -36,15 +36,17 @@ from bpstudio._resources import resource_path
 from bpstudio.qt import theme
 from bpstudio.qt.controls import DatasetPanel, SettingsPanel
 from bpstudio.qt.dialogs import CsvImportDialog
+from bpstudio.qt.lesson import DiagnosisBanner, LessonPanel
 from bpstudio.qt.panels.dead_units import DeadUnitsPanel
 from bpstudio.qt.panels.gradients import GradientsPanel
 from bpstudio.qt.panels.histograms import HistogramsPanel
 from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.panels.network import NetworkPanel
 from bpstudio.qt.panels.output import OutputPanel
+from bpstudio.qt.panels.runs import RunsPanel
 from bpstudio.qt.session import TrainingSession
 from bpstudio.training.export import ExportError, export_project
-from bpstudio.training.lessons import lessons
+from bpstudio.training.lessons import apply_fix, lessons
 from bpstudio.training.project import (
     SUFFIX,
     Project,
@@ -125,6 +127,7 @@ class StudioWindow(QMainWindow):
         self.path: Path | None = None
         self.modified = False
         self.last_snapshot = None
+        self.run_name = None
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -163,6 +166,8 @@ class StudioWindow(QMainWindow):
         row.addWidget(self.rollback_button)
         row.addWidget(self.rollback_lower_button)
         self.banner.hide()
+        self.diagnosis = DiagnosisBanner()
+        self.diagnosis.lesson_requested.connect(self.open_lesson)
         self.network_panel = NetworkPanel(self.hub)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -172,6 +177,7 @@ class StudioWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.banner)
+        layout.addWidget(self.diagnosis)
         layout.addWidget(self.description)
         layout.addWidget(self.network_panel, 1)
         self.setCentralWidget(central)
@@ -191,6 +197,9 @@ class StudioWindow(QMainWindow):
         self.gradients_panel = GradientsPanel(self.hub)
         self.dead_panel = DeadUnitsPanel(self.hub)
         self.histograms_panel = HistogramsPanel(self.hub)
+        self.runs_panel = RunsPanel(self.hub)
+        self.lesson_panel = LessonPanel()
+        self.lesson_panel.fix_requested.connect(self.run_fix)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
@@ -201,6 +210,8 @@ class StudioWindow(QMainWindow):
             "gradients": self._dock("Gradients", self.gradients_panel, bottom, "gradients"),
             "dead_units": self._dock("Dead units", self.dead_panel, bottom, "dead_units"),
             "histograms": self._dock("Histograms", self.histograms_panel, bottom, "histograms"),
+            "runs": self._dock("Compare runs", self.runs_panel, bottom, "runs"),
+            "lesson": self._dock("Lesson", self.lesson_panel, left, "lesson"),
         }
         self.splitDockWidget(self.docks["output"], self.docks["loss"], Qt.Orientation.Vertical)
         self.splitDockWidget(
@@ -209,6 +220,10 @@ class StudioWindow(QMainWindow):
         self.splitDockWidget(
             self.docks["dead_units"], self.docks["histograms"], Qt.Orientation.Horizontal
         )
+        self.tabifyDockWidget(self.docks["histograms"], self.docks["runs"])
+        self.tabifyDockWidget(self.docks["dataset"], self.docks["lesson"])
+        self.docks["histograms"].raise_()
+        self.docks["dataset"].raise_()
         self.resizeDocks([self.docks["dataset"]], [300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["output"]], [620], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["gradients"]], [300], Qt.Orientation.Vertical)
@@ -227,6 +242,7 @@ class StudioWindow(QMainWindow):
             "gradients": self.gradients_panel,
             "dead_units": self.dead_panel,
             "histograms": self.histograms_panel,
+            "runs": self.runs_panel,
         }
         self.dataset_panel.recipe_changed.connect(self._on_recipe_changed)
         self.dataset_panel.import_requested.connect(self.import_csv)
@@ -393,6 +409,7 @@ class StudioWindow(QMainWindow):
         self.project = project
         self.path = Path(path) if path else None
         self.modified = False
+        self.run_name = None  # what the run that starts now will be called, if not "Run N"
         self.session = TrainingSession(trainer, parent=self)
         self.session.snapshot_ready.connect(self.hub.offer)
         self.session.crashed.connect(self._on_worker_crashed)
@@ -403,13 +420,18 @@ class StudioWindow(QMainWindow):
             trainer.hyperparameters(), trainer.net.optimizer.name, len(trainer.X)
         )
         text = f"<b>{_html(project.name)}</b>"
-        if project.description:
+        if project.description and not project.lesson:  # a lesson's text is in its panel
             text += f" — {_html(project.description)}"
         question = (project.lesson or {}).get("question")
         if question:
             text += f"<br><i>Predict, then run:</i> {_html(question)}"
         self.description.setText(text)
         self.banner.hide()
+        self.diagnosis.reset()
+        self.lesson_panel.show_project(project)
+        if project.lesson:
+            self.docks["lesson"].raise_()
+        self.runs_panel.set_runs([r for r in project.runs if r.history is not trainer.history])
         self._update_play_action(False)
         self._update_title()
         if self.path:
@@ -444,7 +466,7 @@ class StudioWindow(QMainWindow):
     def capture(self) -> Project:
         """The open project with the trainer's current state, read while training is paused."""
         with self.session.paused() as trainer:
-            self.project.capture(trainer)
+            self.project.capture(trainer, self.run_name)
         self._update_play_action(False)
         return self.project
 
@@ -513,6 +535,23 @@ class StudioWindow(QMainWindow):
             f"Imported {Path(path).name}",
         )
 
+    def open_lesson(self, number):
+        for lesson in lessons():
+            if lesson.number == number:
+                return self.open_path(lesson.path)
+        return False
+
+    def run_fix(self, index):
+        """Keep the current run and start a second one with the lesson's fix `index`, from
+        the same seed, to compare with the first in the Compare runs panel."""
+        name = self.project.lesson["fixes"][index]["name"]
+        if self.run_name is None:
+            self.run_name = "as given"
+        if self._restructure(lambda project: apply_fix(project, index), f"Second run: {name}"):
+            self.run_name = name
+            self.runs_panel.show_measure(self.project.lesson.get("compare", "test_loss"))
+            self.docks["runs"].raise_()
+
     def _restructure(self, change, message):
         """Apply a change that needs a new trainer (data, optimizer), keeping the project's
         other settings; on a problem nothing changes."""
@@ -534,6 +573,8 @@ class StudioWindow(QMainWindow):
         if self.open_project(project, path):
             self.modified = True
             self.statusBar().showMessage(message + (f"; {note}" if note else ""), 8000)
+            return True
+        return False
 
     # ------------------------------------------------------------------ training controls
 
@@ -559,6 +600,7 @@ class StudioWindow(QMainWindow):
     def reset(self):
         self.session.reset()
         self.banner.hide()
+        self.diagnosis.reset()
         self._update_play_action(False)
 
     def _on_rollback_clicked(self):
@@ -627,6 +669,7 @@ class StudioWindow(QMainWindow):
             self.banner.show()
         elif self.banner.isVisible():
             self.banner.hide()
+        self.diagnosis.show_findings(s.findings)
         if s.events and s.events[-1][1].startswith("not applied"):
             self.statusBar().showMessage(s.events[-1][1], 6000)
 

@@ -51,6 +51,7 @@ def first_network() -> Project:
         seed=0,
         lesson={
             "number": 1,
+            "compare": "test_loss",
             "question": "Before you press play: how many epochs will the network need to "
             "separate the two rings? 5, 50 or 500?",
             "answer": "About 50 with this learning rate; the boundary appears long before "
@@ -94,6 +95,7 @@ def vanishing_gradients() -> Project:
         epochs=20,
         lesson={
             "number": 2,
+            "compare": "grad_ratio",
             "question": "Before you press play: the last layer's gradient is about 0.1. How "
             "big will the first layer's be: 0.1, 0.01 or 0.0001?",
             "answer": "About 0.0001: each sigmoid layer shrinks the error it passes back "
@@ -145,6 +147,7 @@ def exploding_gradients() -> Project:
         epochs=20,
         lesson={
             "number": 3,
+            "compare": "grad_first",
             "question": "Before you press play: the run has 500 steps. How many will it "
             "survive: 5, 50 or all of them?",
             "answer": "About 5: the gradients grow a thousandfold at every step until the "
@@ -202,6 +205,7 @@ def dead_relu() -> Project:
         epochs=20,
         lesson={
             "number": 4,
+            "compare": "dead",
             "question": "Before you press play: of the 24 hidden units, how many will still "
             "be alive after 20 epochs: all, half, or a handful?",
             "answer": "A handful: about three in four die within the first epoch.",
@@ -252,6 +256,7 @@ def dropout() -> Project:
         epochs=200,
         lesson={
             "number": 5,
+            "compare": "test_loss",
             "question": "Before you press play: after 200 epochs, will the test loss be "
             "lower, the same, or higher than after 20?",
             "answer": "Higher, several times: the network fits the noise of the training "
@@ -290,15 +295,23 @@ LESSONS = {
 }
 
 
-def with_fix(project: Project, index: int) -> Project:
-    """The lesson's project with fix `index` applied: the same data and seed, so the
-    comparison with the first run is fair, and fresh weights drawn from that seed."""
+def apply_fix(project: Project, index: int) -> str:
+    """Change `project` as the lesson's fix `index` says, keeping its data and seed (so the
+    comparison with the first run is fair) and dropping its weights (fresh ones are drawn
+    from that seed). Returns the fix's name."""
     fix = project.lesson["fixes"][index]
-    changed = copy.deepcopy(project)
     for key, value in fix["changes"].items():
-        setattr(changed, key, copy.deepcopy(value))
-    changed.weights, changed.steps, changed.epoch, changed.runs = None, 0, 0, []
-    changed.name = f"{project.name} ({fix['name']})"
+        setattr(project, key, copy.deepcopy(value))
+    project.weights, project.steps, project.epoch = None, 0, 0
+    return fix["name"]
+
+
+def with_fix(project: Project, index: int) -> Project:
+    """A copy of the lesson's project with fix `index` applied and no runs yet."""
+    changed = copy.deepcopy(project)
+    name = apply_fix(changed, index)
+    changed.runs = []
+    changed.name = f"{project.name} ({name})"
     return changed
 
 

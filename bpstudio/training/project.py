@@ -167,8 +167,9 @@ class Project:
         trainer.epoch = self.epoch
         return trainer
 
-    def capture(self, trainer):
-        """Take the trainer's current weights, settings and run into this project."""
+    def capture(self, trainer, run_name=None):
+        """Take the trainer's current weights, settings and run into this project; the run
+        is called `run_name` if given."""
         net = trainer.net
         self.weights = net.get_weights()
         self.steps, self.epoch = net.steps, trainer.epoch
@@ -181,11 +182,14 @@ class Project:
                 current[0].settings = trainer.hyperparameters()
             else:
                 run_id = max((r.id for r in self.runs), default=-1) + 1
-                self.runs.append(
+                current = [
                     RunRecord(
                         run_id, trainer.history, f"Run {run_id + 1}", trainer.hyperparameters()
                     )
-                )
+                ]
+                self.runs.append(current[0])
+            if run_name:
+                current[0].name = f"Run {current[0].id + 1}: {run_name}"
 
     # ------------------------------------------------------------------ JSON
 

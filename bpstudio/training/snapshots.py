@@ -15,6 +15,7 @@ import numpy as np
 
 from bpstudio.core import Dense
 from bpstudio.core.callbacks import Callback
+from bpstudio.training.diagnostics import activation_names, diagnose
 from bpstudio.training.history import EPOCH_COLUMNS
 
 #: The 2-D data sets live in [-6, 6] x [-6, 6], as in TensorFlow Playground.
@@ -78,6 +79,7 @@ class Snapshot:
     failure: dict | None = None
     feature_names: tuple = ()
     epoch_columns: tuple = EPOCH_COLUMNS
+    findings: tuple = ()  # diagnostics.Finding: what the rules see in the run so far
 
     def step_column(self, name) -> np.ndarray:
         return self.step_values[:, self.step_columns.index(name)]
@@ -114,6 +116,7 @@ class SnapshotMaker:
             layer.params["kernel"].copy() for layer in self.trainer.net.kernel_layers
         ]
         self._rate_mark = (self.started, self.trainer.step_count)
+        self._activations = activation_names(self.trainer.net)
 
     def _rate(self, now, steps):
         t0, s0 = self._rate_mark
@@ -188,6 +191,7 @@ class SnapshotMaker:
             classification=net.loss.classification,
             failure=None if t.failure is None else {**t.failure, "rollback_step": t.rollback_step},
             feature_names=tuple(t.dataset.feature_names),
+            findings=tuple(diagnose(t.history, self._activations)),
         )
 
     def _probe_forward(self):

@@ -14,7 +14,12 @@ def wait_idle(qtbot, window, timeout=5000):
     controls = window.session.controls
     qtbot.waitUntil(controls.at_rest, timeout=timeout)
     trainer = window.session.trainer
-    qtbot.waitUntil(lambda: window.last_snapshot.step == trainer.step_count, timeout=timeout)
+    qtbot.waitUntil(
+        lambda: (
+            window.last_snapshot is not None and window.last_snapshot.step == trainer.step_count
+        ),
+        timeout=timeout,
+    )
 
 
 def dense(units, activation, **kw):

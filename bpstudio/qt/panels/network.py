@@ -58,7 +58,7 @@ class NetworkPanel(Panel):
             return
         cols = self._columns(s)
         w, h = self.width(), self.height()
-        top, bottom = 34, h - 30
+        top, bottom = 34, h - 44
         xs = np.linspace(80, w - 50, len(cols))
         positions = []
         for x, col in zip(xs, cols):
@@ -98,8 +98,16 @@ class NetworkPanel(Panel):
             painter.drawText(QRectF(x - 60, 4, 120, 18), Qt.AlignmentFlag.AlignCenter, name)
             painter.setFont(self.font())
             notes = [n for n in col[2] if n and n != "linear"]
-            sub = f"{units} unit{'s' * (units != 1)}" + (f" · {', '.join(notes)}" if notes else "")
-            painter.drawText(QRectF(x - 80, bottom + 6, 160, 18), Qt.AlignmentFlag.AlignCenter, sub)
+            # Two short lines, elided to the room between columns, so neighbours never overlap.
+            room = int(xs[1] - xs[0] - 6) if len(xs) > 1 else 160
+            metrics = painter.fontMetrics()
+            for row, text in enumerate((f"{units} unit{'s' * (units != 1)}", ", ".join(notes))):
+                text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+                painter.drawText(
+                    QRectF(x - room / 2, bottom + 6 + 16 * row, room, 16),
+                    Qt.AlignmentFlag.AlignCenter,
+                    text,
+                )
             if positions[i] is None:
                 painter.setBrush(QColor("#e8eaed"))
                 painter.setPen(QPen(QColor(theme.GREY), 1.5))

@@ -1,0 +1,161 @@
+"""What makes the studio teach: the lesson panel (text, a question to answer before running,
+the answer, and the fixes to run next) and the diagnosis banner that names what the rules of
+training/diagnostics.py see in the run."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bpstudio.training.lessons import lessons
+
+LESSON_TITLES = {lesson.number: lesson.title for lesson in lessons()}
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+class LessonPanel(QScrollArea):
+    """The open project's story. For a lesson: its text, "predict, then run", the answer on
+    request, and one button per fix, each starting a second run to compare with the first."""
+
+    fix_requested = Signal(int)  # index into the lesson's fixes
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("lesson-panel")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        self.layout_ = QVBoxLayout(body)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size: 13pt; font-weight: bold;")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.question = QLabel()
+        self.question.setWordWrap(True)
+        self.question.setStyleSheet(
+            "background: #e8f0fe; border-left: 4px solid #1a73e8; padding: 6px;"
+        )
+        self.answer_button = QPushButton("Show the answer")
+        self.answer_button.setToolTip("Run first and see for yourself; then check here.")
+        self.answer_button.clicked.connect(self.show_answer)
+        self.answer = QLabel()
+        self.answer.setWordWrap(True)
+        self.answer.setStyleSheet(
+            "background: #e6f4ea; border-left: 4px solid #188038; padding: 6px;"
+        )
+        self.fixes_label = QLabel("<b>Now run it again with one change</b>")
+        self.fix_box = QVBoxLayout()
+        for widget in (self.title, self.text, self.question, self.answer_button, self.answer):
+            self.layout_.addWidget(widget)
+        self.layout_.addSpacing(6)
+        self.layout_.addWidget(self.fixes_label)
+        self.layout_.addLayout(self.fix_box)
+        self.layout_.addStretch(1)
+        self.setWidget(body)
+        self.fix_buttons: list[QPushButton] = []
+
+    def show_project(self, project):
+        lesson = project.lesson or {}
+        self.title.setText(_escape(project.name))
+        self.text.setText(_escape(project.description or "No description."))
+        question = lesson.get("question")
+        self.question.setText(f"<b>Predict, then run.</b> {_escape(question or '')}")
+        self.question.setVisible(bool(question))
+        self.answer.setText(_escape(lesson.get("answer", "")))
+        self.answer.hide()
+        self.answer_button.setVisible(bool(lesson.get("answer")))
+        for button in self.fix_buttons:
+            self.fix_box.removeWidget(button)
+            button.deleteLater()
+        self.fix_buttons = []
+        for i, fix in enumerate(lesson.get("fixes", [])):
+            button = QPushButton(f"Run again: {fix['name']}")
+            button.setToolTip(fix.get("explain", ""))
+            button.setStyleSheet("text-align: left; padding: 4px 8px;")
+            button.clicked.connect(lambda _=False, index=i: self.fix_requested.emit(index))
+            self.fix_box.addWidget(button)
+            self.fix_buttons.append(button)
+        self.fixes_label.setVisible(bool(self.fix_buttons))
+
+    def show_answer(self):
+        self.answer.show()
+        self.answer_button.hide()
+
+
+class DiagnosisBanner(QFrame):
+    """An amber banner with the most urgent finding: what was seen, with its numbers, what to
+    try, and a link to the lesson that shows it. "Hide" keeps that kind of finding hidden
+    until the next run."""
+
+    lesson_requested = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("diagnosis")
+        self.setStyleSheet(
+            "#diagnosis { background: #fef7e0; border: 1px solid #f9ab00; border-radius: 4px; }"
+        )
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.linkActivated.connect(lambda link: self.lesson_requested.emit(int(link)))
+        self.hide_button = QPushButton("Hide")
+        self.hide_button.setToolTip("Hide this finding until the next run")
+        self.hide_button.clicked.connect(self._dismiss)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.hide_button)
+        self.finding = None
+        self.dismissed: set[str] = set()
+        self.hide()
+
+    def reset(self):
+        """A new run: every kind of finding may be shown again."""
+        self.dismissed.clear()
+        self.finding = None
+        self.hide()
+
+    def show_findings(self, findings):
+        # Non-finite values have the red banner with its rollback buttons.
+        shown = [f for f in findings if f.kind != "non_finite" and f.kind not in self.dismissed]
+        if not shown:
+            self.finding = None
+            self.hide()
+            return
+        finding = shown[0]
+        if finding != self.finding:
+            self.finding = finding
+            link = ""
+            if finding.lesson in LESSON_TITLES:
+                link = (
+                    f' <a href="{finding.lesson}">Lesson {finding.lesson}: '
+                    f"{_escape(LESSON_TITLES[finding.lesson])}</a>"
+                )
+            more = f" (and {len(shown) - 1} more)" if len(shown) > 1 else ""
+            self.text.setText(
+                f"<b>{_escape(finding.title)}{more}.</b> {_escape(finding.message)} "
+                f"<i>Try:</i> {_escape(finding.advice)}{link}"
+            )
+        self.show()
+
+    def _dismiss(self):
+        if self.finding is not None:
+            self.dismissed.add(self.finding.kind)
+        self.finding = None
+        self.hide()

@@ -1,0 +1,176 @@
+"""Runs side by side: the project's earlier runs and the live one overlaid on one plot, for
+the measure the user picks (loss, gradient norms, dead units). Runs of different networks are
+compared by position (first layer, last layer), since their layer names may differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout
+
+from bpstudio.qt import theme
+from bpstudio.qt.panels.base import Panel
+from bpstudio.training.history import geometric_moving_average
+
+#: measure -> (label, per epoch?, log axis?)
+MEASURES = {
+    "test_loss": ("Test loss (per epoch)", True, False),
+    "train_loss": ("Training loss (per epoch)", True, False),
+    "test_accuracy": ("Test accuracy (per epoch)", True, False),
+    "grad_first": ("Gradient norm of the first layer", False, True),
+    "grad_last": ("Gradient norm of the last layer", False, True),
+    "grad_ratio": ("First-to-last layer gradient ratio", False, True),
+    "dead": ("Dead ReLU units (share of all)", False, False),
+}
+PALETTE = ("#1a73e8", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#f9ab00", "#5f6368")
+LIVE = "This run (live)"
+
+
+def measure(columns, steps, values, epoch_steps, epoch_values, epoch_columns, key):
+    """(x, y) of `key` for one run's recorded arrays; empty where the run lacks it."""
+    empty = np.empty(0), np.empty(0)
+    per_epoch = MEASURES[key][1]
+    if per_epoch:
+        if not len(epoch_steps) or key not in epoch_columns:
+            return empty
+        return epoch_steps, epoch_values[:, list(epoch_columns).index(key)]
+    if not len(steps):
+        return empty
+    grads = [i for i, c in enumerate(columns) if c.startswith("grad_norm/")]
+    dead = [i for i, c in enumerate(columns) if c.startswith("dead_fraction/")]
+    window = max(1, len(steps) // 100)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if key == "grad_first" and grads:
+            y = geometric_moving_average(values[:, grads[0]], window)
+        elif key == "grad_last" and grads:
+            y = geometric_moving_average(values[:, grads[-1]], window)
+        elif key == "grad_ratio" and len(grads) >= 2:
+            y = geometric_moving_average(values[:, grads[0]] / values[:, grads[-1]], window)
+        elif key == "dead" and dead:
+            y = values[:, dead].mean(axis=1)
+        else:
+            return empty
+    return steps, y
+
+
+class RunsPanel(Panel):
+    title = "Compare runs"
+    name = "runs"
+
+    def __init__(self, source, parent=None):
+        super().__init__(source, parent)
+        self.choice = QComboBox()
+        for key, (label, _, _) in MEASURES.items():
+            self.choice.addItem(label, key)
+        self.choice.setToolTip("What to compare between the runs")
+        self.choice.currentIndexChanged.connect(self._redraw)
+        self.list = QListWidget()
+        self.list.setMaximumWidth(170)
+        self.list.setToolTip("Tick the runs to overlay. Every run of the project is kept.")
+        self.list.itemChanged.connect(self._redraw)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = theme.style_plot(self.graphics.addPlot(), "Runs", x="step")
+        self.legend = theme.legend(self.plot)
+        self.curves: list[pg.PlotDataItem] = []
+        self.runs: list = []  # RunRecord of earlier runs
+        top = QHBoxLayout()
+        top.addWidget(self.choice, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.list)
+        body.addWidget(self.graphics, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addLayout(body, 1)
+        self.set_runs([])
+
+    def plot_items(self):
+        return [self.plot]
+
+    def set_runs(self, runs):
+        """The project's earlier runs (RunRecord), shown besides the live one."""
+        self.runs = list(runs)
+        self.list.blockSignals(True)
+        self.list.clear()
+        for name in [LIVE, *(r.name or f"Run {r.id + 1}" for r in self.runs)]:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._redraw()
+
+    def show_measure(self, key):
+        """Compare the runs on `key` (one of MEASURES)."""
+        index = self.choice.findData(key)
+        if index >= 0:
+            self.choice.setCurrentIndex(index)
+
+    def checked(self) -> list[str]:
+        return [
+            self.list.item(i).text()
+            for i in range(self.list.count())
+            if self.list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def _series(self):
+        """(name, arrays) for every run, the live one first."""
+        s = self.snapshot
+        if s is not None:
+            yield (
+                LIVE,
+                (
+                    s.step_columns,
+                    s.step_steps,
+                    s.step_values,
+                    s.epoch_steps,
+                    s.epoch_values,
+                    s.epoch_columns,
+                ),
+            )
+        for r in self.runs:
+            h = r.history
+            yield (
+                r.name or f"Run {r.id + 1}",
+                (
+                    h.steps.columns,
+                    h.steps.steps,
+                    h.steps.values,
+                    h.epochs.steps,
+                    h.epochs.values,
+                    h.epochs.columns,
+                ),
+            )
+
+    def _on_snapshot_ready(self, snapshot):
+        self._redraw()
+
+    def _redraw(self, *_):
+        key = self.choice.currentData()
+        label, _, log = MEASURES[key]
+        self.plot.setTitle(label)
+        self.plot.setLogMode(y=log)
+        checked = set(self.checked())
+        self.legend.clear()
+        drawn = 0
+        for i, (name, arrays) in enumerate(self._series()):
+            if name not in checked:
+                continue
+            x, y = measure(*arrays, key)
+            if log:
+                keep = np.isfinite(y) & (y > 0)
+                x, y = x[keep], y[keep]
+            if drawn == len(self.curves):
+                self.curves.append(self.plot.plot())
+                theme.long_history(self.curves[-1])
+            curve = self.curves[drawn]
+            width = 2.5 if name == LIVE else 1.8
+            curve.setPen(pg.mkPen(PALETTE[i % len(PALETTE)], width=width))
+            curve.setData(x, y)
+            curve.show()
+            self.legend.addItem(curve, name)
+            drawn += 1
+        for curve in self.curves[drawn:]:
+            curve.setData([], [])
+            curve.hide()

@@ -1,0 +1,87 @@
+"""The teaching side of the window: the lesson panel, its fixes run as second runs compared
+with the first, and the diagnosis banner naming what the rules see."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from bpstudio.qt.panels.runs import LIVE
+from tests.qt.test_window import wait_idle
+
+
+def train_epochs(qtbot, window, n):
+    for _ in range(n):
+        window.epoch_action.trigger()
+        wait_idle(qtbot, window)
+
+
+def test_lesson_panel_shows_the_question_then_the_answer(qtbot, make_window):
+    window = make_window()
+    assert window.open_lesson(4)
+    panel = window.lesson_panel
+    assert panel.title.text() == "Lesson 4: Dead ReLU units"
+    assert "Predict, then run." in panel.question.text()
+    assert panel.answer.isHidden() and not panel.answer_button.isHidden()
+    qtbot.mouseClick(panel.answer_button, Qt.MouseButton.LeftButton)
+    assert not panel.answer.isHidden() and "three in four" in panel.answer.text()
+    assert [b.text() for b in panel.fix_buttons] == [
+        "Run again: A learning rate ten times lower",
+        "Run again: LeakyReLU with He initialization",
+    ]
+    assert "1%" in panel.fix_buttons[1].toolTip()
+
+
+def test_the_diagnosis_banner_names_dead_units_and_links_the_lesson(qtbot, make_window):
+    window = make_window()
+    window.open_lesson(4)
+    train_epochs(qtbot, window, 2)
+    banner = window.diagnosis
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=5000)
+    assert banner.finding.kind == "dead_units"
+    text = banner.text.text()
+    assert "Dead ReLU units." in text and "units are dead" in text
+    assert 'href="4"' in text
+    qtbot.mouseClick(banner.hide_button, Qt.MouseButton.LeftButton)
+    train_epochs(qtbot, window, 1)
+    assert not banner.isVisible()  # hidden until the next run
+    window.reset()
+    assert banner.dismissed == set()
+
+
+def test_a_fix_runs_second_from_the_same_seed_and_the_runs_compare(qtbot, make_window):
+    window = make_window()
+    window.open_lesson(2)
+    train_epochs(qtbot, window, 3)
+    first_weights = window.session.trainer.net.get_weights()
+    qtbot.mouseClick(window.lesson_panel.fix_buttons[0], Qt.MouseButton.LeftButton)
+    project = window.project
+    assert [r.name for r in project.runs] == ["Run 1: as given"]
+    assert project.lesson["number"] == 2  # still the lesson, now with ReLU and He init
+    assert project.layers[0]["activation"] == "relu"
+    assert project.seed == 0 and window.session.trainer.step_count == 0
+    assert window.session.trainer.net.get_weights().keys() == first_weights.keys()
+    train_epochs(qtbot, window, 3)
+    runs = window.runs_panel
+    assert runs.checked() == [LIVE, "Run 1: as given"]
+    runs.choice.setCurrentIndex(runs.choice.findData("grad_ratio"))
+    live, first = (c.yData for c in runs.curves[:2])  # as given, not log10
+    assert np.median(live) > 1e-1 and np.median(first) < 1e-3
+    # Unticking a run takes it off the plot.
+    runs.list.item(1).setCheckState(Qt.CheckState.Unchecked)
+    assert not runs.curves[1].isVisible()
+    # The second run is named after the fix when it is kept.
+    project = window.capture()
+    assert [r.name for r in project.runs] == [
+        "Run 1: as given",
+        "Run 2: ReLU with He initialization",
+    ]
+
+
+@pytest.mark.parametrize("number", [2, 3, 4, 5])
+def test_every_lesson_opens_from_the_menu(make_window, number):
+    window = make_window()
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Lessons")
+    action = next(a for a in menu.actions() if a.text().startswith(f"{number}."))
+    action.trigger()
+    assert window.project.lesson["number"] == number
+    assert window.lesson_panel.title.text().startswith(f"Lesson {number}:")
