@@ -1,4 +1,4 @@
-"""Dialogs: importing a CSV file."""
+"""Dialogs: importing a CSV file, preparing classroom mode."""
 
 from __future__ import annotations
 
@@ -82,3 +82,71 @@ class CsvImportDialog(QDialog):
             self._show(str(exc))
             return
         super().accept()
+
+
+#: Classroom mode's choices: panel or control name -> what the teacher sees.
+CLASSROOM_PANELS = {
+    "network": "Network",
+    "output": "Output",
+    "loss": "Loss",
+    "gradients": "Gradients",
+    "dead_units": "Dead units",
+    "histograms": "Histograms",
+    "runs": "Compare runs",
+    "dataset": "Data",
+    "settings": "Training settings",
+    "lesson": "Lesson",
+}
+CLASSROOM_CONTROLS = {
+    "dataset": "Changing the data",
+    "settings": "Changing the training settings",
+    "network": "Editing the network",
+    "reset": "Reset",
+    "open": "Opening other projects and lessons",
+}
+
+
+class ClassroomDialog(QDialog):
+    """A teacher hides panels and locks controls; saved with the project, so the class opens
+    exactly the lesson prepared."""
+
+    def __init__(self, classroom: dict | None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Classroom mode")
+        classroom = classroom or {}
+        intro = QLabel(
+            "Choose what your class sees and can change. The choice is saved in the project: "
+            "save it and hand the file to the class."
+        )
+        intro.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        self.hidden = self._boxes(
+            layout, "Hide these panels", CLASSROOM_PANELS, classroom.get("hidden", [])
+        )
+        self.locked = self._boxes(
+            layout, "Lock these controls", CLASSROOM_CONTROLS, classroom.get("locked", [])
+        )
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _boxes(self, layout, title, choices, checked):
+        label = QLabel(f"<b>{title}</b>")
+        layout.addWidget(label)
+        boxes = {}
+        for key, text in choices.items():
+            box = QCheckBox(text)
+            box.setChecked(key in checked)
+            layout.addWidget(box)
+            boxes[key] = box
+        return boxes
+
+    def classroom(self) -> dict | None:
+        """The choice as the project stores it; None when nothing is hidden or locked."""
+        hidden = [k for k, box in self.hidden.items() if box.isChecked()]
+        locked = [k for k, box in self.locked.items() if box.isChecked()]
+        return {"hidden": hidden, "locked": locked} if hidden or locked else None

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -35,7 +36,7 @@ import bpstudio
 from bpstudio._resources import resource_path
 from bpstudio.qt import theme
 from bpstudio.qt.controls import DatasetPanel, SettingsPanel
-from bpstudio.qt.dialogs import CsvImportDialog
+from bpstudio.qt.dialogs import ClassroomDialog, CsvImportDialog
 from bpstudio.qt.lesson import DiagnosisBanner, LessonPanel
 from bpstudio.qt.panels.dead_units import DeadUnitsPanel
 from bpstudio.qt.panels.gradients import GradientsPanel
@@ -128,6 +129,8 @@ class StudioWindow(QMainWindow):
         self.modified = False
         self.last_snapshot = None
         self.run_name = None
+        self._classroom_hidden: set[str] = set()
+        self.network_locked = False
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -359,10 +362,17 @@ class StudioWindow(QMainWindow):
         train = bar.addMenu("&Training")
         train.addActions([self.play_action, self.step_action, self.epoch_action, self.reset_action])
         lesson_menu = bar.addMenu("&Lessons")
-        for lesson in lessons():
+        self.lesson_actions = [
             lesson_menu.addAction(
                 f"{lesson.number}. {lesson.title}", lambda _=False, p=lesson.path: self.open_path(p)
             )
+            for lesson in lessons()
+        ]
+        lesson_menu.addSeparator()
+        self.classroom_action = lesson_menu.addAction("Classroom mode…", self.classroom_dialog)
+        self.classroom_action.setToolTip(
+            "Hide panels and lock controls for a class; saved with the project"
+        )
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -432,6 +442,7 @@ class StudioWindow(QMainWindow):
         if project.lesson:
             self.docks["lesson"].raise_()
         self.runs_panel.set_runs([r for r in project.runs if r.history is not trainer.history])
+        self._apply_classroom()
         self._update_play_action(False)
         self._update_title()
         if self.path:
@@ -796,7 +807,51 @@ class StudioWindow(QMainWindow):
 
     def _update_title(self):
         name = self.path.name if self.path else self.project.name
-        self.setWindowTitle(f"{name} — Backprop Studio")
+        mode = " (classroom mode)" if self.project.classroom else ""
+        self.setWindowTitle(f"{name}{mode} — Backprop Studio")
+
+    # ------------------------------------------------------------------ classroom mode
+
+    def classroom_dialog(self):
+        dialog = ClassroomDialog(self.project.classroom, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.set_classroom(dialog.classroom())
+
+    def set_classroom(self, classroom):
+        """Hide and lock what `classroom` names (None: nothing); kept in the project."""
+        self.project.classroom = classroom
+        self.modified = True
+        self._apply_classroom()
+        self.statusBar().showMessage(
+            "Classroom mode is on: save the project to keep it"
+            if classroom
+            else "Classroom mode is off",
+            6000,
+        )
+
+    def _apply_classroom(self):
+        classroom = self.project.classroom or {}
+        hidden, locked = set(classroom.get("hidden", [])), set(classroom.get("locked", []))
+        note = "Locked by your teacher (classroom mode)"
+        for name, dock in self.docks.items():
+            toggle = dock.toggleViewAction()
+            if name in hidden:
+                dock.hide()
+            elif name in self._classroom_hidden:
+                dock.show()
+            toggle.setEnabled(name not in hidden)
+        self.network_panel.setVisible("network" not in hidden)
+        self._classroom_hidden = hidden
+        for key, widget in (("dataset", self.dataset_panel), ("settings", self.settings_panel)):
+            widget.setEnabled(key not in locked)
+            widget.setToolTip(note if key in locked else "")
+        self.reset_action.setEnabled("reset" not in locked)
+        opening = [self.new_action, self.open_action, *self.lesson_actions]
+        for action in opening:
+            action.setEnabled("open" not in locked)
+        self.recent_menu.setEnabled("open" not in locked)
+        self.network_locked = "network" in locked
+        self._update_title()
 
     def about(self):
         QMessageBox.about(

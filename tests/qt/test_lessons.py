@@ -85,3 +85,47 @@ def test_every_lesson_opens_from_the_menu(make_window, number):
     action.trigger()
     assert window.project.lesson["number"] == number
     assert window.lesson_panel.title.text().startswith(f"Lesson {number}:")
+
+
+def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_window, tmp_path):
+    from bpstudio.qt.dialogs import ClassroomDialog
+    from bpstudio.training.project import load_project, save_project
+
+    window = make_window()
+    window.open_lesson(4)
+    dialog = ClassroomDialog(None, window)
+    dialog.hidden["histograms"].setChecked(True)
+    dialog.hidden["network"].setChecked(True)
+    dialog.locked["settings"].setChecked(True)
+    dialog.locked["open"].setChecked(True)
+    classroom = dialog.classroom()
+    assert classroom == {"hidden": ["network", "histograms"], "locked": ["settings", "open"]}
+    window.set_classroom(classroom)
+    assert not window.docks["histograms"].isVisible()
+    assert not window.docks["histograms"].toggleViewAction().isEnabled()
+    assert not window.network_panel.isVisible()
+    assert not window.settings_panel.isEnabled() and window.dataset_panel.isEnabled()
+    assert not window.open_action.isEnabled() and not window.lesson_actions[0].isEnabled()
+    assert window.reset_action.isEnabled()
+    assert "classroom mode" in window.windowTitle()
+    # Saved with the project, and applied when the class opens it.
+    path = save_project(window.capture(), tmp_path / "class.bpstudio")
+    assert load_project(path).classroom == classroom
+    window.modified = False
+    window.open_project(load_project(path), path)
+    assert not window.docks["histograms"].isVisible() and not window.settings_panel.isEnabled()
+    # Turning it off brings everything back.
+    window.set_classroom(None)
+    assert window.docks["histograms"].isVisible() and window.settings_panel.isEnabled()
+    assert window.network_panel.isVisible() and window.open_action.isEnabled()
+
+
+def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
+    from bpstudio.training.lessons import first_network
+    from bpstudio.training.project import ProjectError, load_project, save_project
+
+    project = first_network()
+    project.classroom = {"hidden": ["everything"]}
+    path = save_project(project, tmp_path / "bad.bpstudio")
+    with pytest.raises(ProjectError, match="classroom"):
+        load_project(path)
