@@ -106,6 +106,9 @@ class TrainingSession(QObject):
     def change(self, **changes):
         self.controls.change(**changes)
 
+    def set_weight(self, layer: str, row: int, column: int, value: float):
+        self.controls.set_weight(layer, row, column, value)
+
     def set_delay(self, seconds: float):
         self.controls.set_delay(seconds)
 

@@ -14,13 +14,14 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 import bpstudio
 from bpstudio._resources import resource_path
 from bpstudio.qt import theme
+from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controls import DatasetPanel, SettingsPanel
 from bpstudio.qt.dialogs import ClassroomDialog, CsvImportDialog
 from bpstudio.qt.lesson import DiagnosisBanner, LessonPanel
@@ -42,10 +44,10 @@ from bpstudio.qt.panels.dead_units import DeadUnitsPanel
 from bpstudio.qt.panels.gradients import GradientsPanel
 from bpstudio.qt.panels.histograms import HistogramsPanel
 from bpstudio.qt.panels.loss import LossPanel
-from bpstudio.qt.panels.network import NetworkPanel
 from bpstudio.qt.panels.output import OutputPanel
 from bpstudio.qt.panels.runs import RunsPanel
 from bpstudio.qt.session import TrainingSession
+from bpstudio.training.editing import EditError, describe_reset, rebuild
 from bpstudio.training.export import ExportError, export_project
 from bpstudio.training.lessons import apply_fix, lessons
 from bpstudio.training.project import (
@@ -171,7 +173,11 @@ class StudioWindow(QMainWindow):
         self.banner.hide()
         self.diagnosis = DiagnosisBanner()
         self.diagnosis.lesson_requested.connect(self.open_lesson)
-        self.network_panel = NetworkPanel(self.hub)
+        self.network_panel = BuilderPanel(self.hub)
+        self.network_panel.edit_requested.connect(self.edit_network)
+        self.network_panel.features_requested.connect(self.edit_features)
+        self.network_panel.weight_requested.connect(self.edit_weight)
+        self.network_panel.rejected.connect(self._show_error_in_status)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setTextFormat(Qt.TextFormat.RichText)
@@ -228,7 +234,7 @@ class StudioWindow(QMainWindow):
         self.docks["histograms"].raise_()
         self.docks["dataset"].raise_()
         self.resizeDocks([self.docks["dataset"]], [300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["output"]], [620], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["output"]], [540], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["gradients"]], [300], Qt.Orientation.Vertical)
         self.resizeDocks(
             [self.docks["gradients"], self.docks["dead_units"], self.docks["histograms"]],
@@ -265,6 +271,14 @@ class StudioWindow(QMainWindow):
         action.setStatusTip(tip)
         action.setCheckable(checkable)
         action.triggered.connect(slot)
+        return action
+
+    def _panel_action(self, text, slot, keys, tip):
+        """An action whose shortcut works while the network panel has the focus, so that
+        "+" and "-" still type into the number fields elsewhere."""
+        action = self._action(text, slot, keys, tip)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.network_panel.canvas.addAction(action)
         return action
 
     def _build_actions(self):
@@ -338,6 +352,24 @@ class StudioWindow(QMainWindow):
             )
             for to, (label, _, tip) in NETWORK_EXPORTS.items()
         }
+        self.undo_stack = QUndoStack(self)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z)")
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setToolTip("Redo the change undone last (Ctrl+Shift+Z)")
+        self.network_panel.set_undo_actions(self.undo_action, self.redo_action)
+        builder = self.network_panel
+        self.delete_layer_action = self._panel_action(
+            "Delete layer", builder.delete_selected, ["Delete"], "Delete the selected layer"
+        )
+        self.more_units_action = self._panel_action(
+            "Add a unit", lambda: builder.resize_selected(1), ["+", "="], "One unit more"
+        )
+        self.fewer_units_action = self._panel_action(
+            "Remove a unit", lambda: builder.resize_selected(-1), ["-"], "One unit fewer"
+        )
         self.quit_action = self._action(
             "&Quit", self.close, QKeySequence.StandardKey.Quit, "Close Backprop Studio"
         )
@@ -359,6 +391,10 @@ class StudioWindow(QMainWindow):
         export.addActions(list(self.export_network_actions.values()))
         file.addSeparator()
         file.addAction(self.quit_action)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.undo_action, self.redo_action])
+        edit.addSeparator()
+        edit.addActions([self.delete_layer_action, self.more_units_action, self.fewer_units_action])
         train = bar.addMenu("&Training")
         train.addActions([self.play_action, self.step_action, self.epoch_action, self.reset_action])
         lesson_menu = bar.addMenu("&Lessons")
@@ -407,7 +443,7 @@ class StudioWindow(QMainWindow):
 
     # ------------------------------------------------------------------ projects
 
-    def open_project(self, project: Project, path=None) -> bool:
+    def open_project(self, project: Project, path=None, keep_undo=False) -> bool:
         """Show a project: build its trainer and start a session (paused). On a problem the
         current project stays open and the error is shown."""
         try:
@@ -420,6 +456,8 @@ class StudioWindow(QMainWindow):
         self.path = Path(path) if path else None
         self.modified = False
         self.run_name = None  # what the run that starts now will be called, if not "Run N"
+        if not keep_undo:
+            self.undo_stack.clear()
         self.session = TrainingSession(trainer, parent=self)
         self.session.snapshot_ready.connect(self.hub.offer)
         self.session.crashed.connect(self._on_worker_crashed)
@@ -442,6 +480,9 @@ class StudioWindow(QMainWindow):
         if project.lesson:
             self.docks["lesson"].raise_()
         self.runs_panel.set_runs([r for r in project.runs if r.history is not trainer.history])
+        self.network_panel.show_network(
+            project.layers, trainer.net, trainer.dataset, _output_note(trainer.dataset)
+        )
         self._apply_classroom()
         self._update_play_action(False)
         self._update_title()
@@ -546,6 +587,53 @@ class StudioWindow(QMainWindow):
             f"Imported {Path(path).name}",
         )
 
+    # ------------------------------------------------------------------ network edits
+
+    def edit_network(self, layers, description):
+        self._push_structure(layers, None, description)
+
+    def edit_features(self, features, description):
+        self._push_structure(None, features, description)
+
+    def _push_structure(self, layers, features, description):
+        before = (copy.deepcopy(self.network_panel.layers), tuple(self.project.dataset.features))
+        after = (
+            before[0] if layers is None else layers,
+            before[1] if features is None else tuple(features),
+        )
+        self.undo_stack.push(StructureCommand(self, before, after, description))
+
+    def set_structure(self, layers, features, description) -> bool:
+        """Rebuild the network with `layers` and input `features`, keeping every trained
+        weight that still fits; training pauses and the status bar says what started again."""
+        reset = []
+
+        def change(project):
+            reset.extend(rebuild(project, layers, features))
+
+        try:
+            done = self._restructure(change, description, keep_undo=True)
+        except EditError as exc:
+            self._show_error_in_status(f"{description}: {exc}")
+            return False
+        if done:
+            self.statusBar().showMessage(f"{description}: {describe_reset(reset)}", 10000)
+        return done
+
+    def edit_weight(self, layer, row, column, weight):
+        value, ok = QInputDialog.getDouble(
+            self,
+            "Change a weight",
+            f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
+            weight,
+            -1e6,
+            1e6,
+            4,
+        )
+        if ok:
+            self.session.set_weight(layer, row, column, value)
+            self.modified = True
+
     def open_lesson(self, number):
         for lesson in lessons():
             if lesson.number == number:
@@ -563,9 +651,9 @@ class StudioWindow(QMainWindow):
             self.runs_panel.show_measure(self.project.lesson.get("compare", "test_loss"))
             self.docks["runs"].raise_()
 
-    def _restructure(self, change, message):
-        """Apply a change that needs a new trainer (data, optimizer), keeping the project's
-        other settings; on a problem nothing changes."""
+    def _restructure(self, change, message, keep_undo=False):
+        """Apply a change that needs a new trainer (data, optimizer, network), keeping the
+        project's other settings; on a problem nothing changes."""
         try:
             project = copy.copy(self.capture())
         except TimeoutError as exc:
@@ -581,7 +669,7 @@ class StudioWindow(QMainWindow):
             self.dataset_panel.show_recipe(self.project.dataset, self.project.table is not None)
             return
         path = self.path
-        if self.open_project(project, path):
+        if self.open_project(project, path, keep_undo=keep_undo):
             self.modified = True
             self.statusBar().showMessage(message + (f"; {note}" if note else ""), 8000)
             return True
@@ -851,6 +939,7 @@ class StudioWindow(QMainWindow):
             action.setEnabled("open" not in locked)
         self.recent_menu.setEnabled("open" not in locked)
         self.network_locked = "network" in locked
+        self.network_panel.set_locked(self.network_locked)
         self._update_title()
 
     def about(self):
@@ -891,6 +980,33 @@ class StudioWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self._stop_session()
         event.accept()
+
+
+class StructureCommand(QUndoCommand):
+    """One edit of the network (layers and input features), undoable."""
+
+    def __init__(self, window, before, after, text):
+        super().__init__(text)
+        self.window, self.before, self.after = window, before, after
+
+    def redo(self):
+        if not self.window.set_structure(*self.after, self.text()):
+            self.setObsolete(True)  # it could not be made: drop it from the stack
+
+    def undo(self):
+        self.window.set_structure(*self.before, f"Undo: {self.text()}")
+
+
+def _output_note(dataset) -> str:
+    what = {
+        "sigmoid": "two classes",
+        "softmax": f"{dataset.n_classes} classes",
+        "linear": "a regression",
+    }[dataset.output_activation]
+    return (
+        f"Its size and activation follow the task: {dataset.output_activation} for {what}, "
+        f"with {dataset.loss.replace('_', ' ')} loss."
+    )
 
 
 def _first_lesson() -> Project:

@@ -21,6 +21,7 @@ from bpstudio.training.history import EPOCH_COLUMNS
 #: The 2-D data sets live in [-6, 6] x [-6, 6], as in TensorFlow Playground.
 DOMAIN = 6.0
 GRID = 60
+UNIT_GRID = 24  # the resolution of each unit's own picture of the input plane
 PROBE_SAMPLES = 512
 HIST_BINS = 30
 #: Networks with more parameters than this are drawn without their individual weights.
@@ -80,6 +81,11 @@ class Snapshot:
     feature_names: tuple = ()
     epoch_columns: tuple = EPOCH_COLUMNS
     findings: tuple = ()  # diagnostics.Finding: what the rules see in the run so far
+    #: For drawn networks: per Dense layer, each unit's output over the input plane
+    #: (units, UNIT_GRID, UNIT_GRID) (2-D data only, else None) and the norm of each unit's
+    #: kernel-gradient column on the last step.
+    unit_grids: tuple | None = None
+    unit_grads: tuple | None = None
 
     def step_column(self, name) -> np.ndarray:
         return self.step_values[:, self.step_columns.index(name)]
@@ -101,11 +107,14 @@ class SnapshotMaker:
         rng = np.random.default_rng(0)
         n = min(PROBE_SAMPLES, len(trainer.X))
         self.probe = trainer.X[np.sort(rng.choice(len(trainer.X), n, replace=False))]
-        self.grid_inputs = None
+        self.grid_inputs = self.unit_grid_inputs = None
         if ds.points_train is not None:
             axis = np.linspace(-DOMAIN, DOMAIN, GRID)
             gx, gy = np.meshgrid(axis, axis)
             self.grid_inputs = ds.transform(np.column_stack([gx.ravel(), gy.ravel()]))
+            axis = np.linspace(-DOMAIN, DOMAIN, UNIT_GRID)
+            gx, gy = np.meshgrid(axis, axis)
+            self.unit_grid_inputs = ds.transform(np.column_stack([gx.ravel(), gy.ravel()]))
         self.restart()
 
     def restart(self):
@@ -149,16 +158,22 @@ class SnapshotMaker:
             [last.get(f"grad_norm/{layer.name}", math.nan) for layer in net.kernel_layers]
         )
         dead = tuple(net.dead_units())
-        weights = None
+        weights = unit_grids = unit_grads = None
         if net.count_params() <= MAX_DRAWN_WEIGHTS:
+            dense = [layer for layer in net.layers if isinstance(layer, Dense)]
             weights = tuple(
                 (
                     layer.params["kernel"].copy(),
                     layer.params["bias"].copy() if layer.use_bias else None,
                 )
-                for layer in net.layers
-                if isinstance(layer, Dense)
+                for layer in dense
             )
+            unit_grads = tuple(np.sqrt((layer.grads["kernel"] ** 2).sum(axis=0)) for layer in dense)
+            if self.grid_inputs is not None:
+                with np.errstate(all="ignore"):
+                    net._forward(self.unit_grid_inputs, training=False)
+                shape = (-1, UNIT_GRID, UNIT_GRID)
+                unit_grids = tuple(layer.A.T.reshape(shape).copy() for layer in dense)
         return Snapshot(
             step=net.steps,
             epoch=t.epoch,
@@ -192,6 +207,8 @@ class SnapshotMaker:
             failure=None if t.failure is None else {**t.failure, "rollback_step": t.rollback_step},
             feature_names=tuple(t.dataset.feature_names),
             findings=tuple(diagnose(t.history, self._activations)),
+            unit_grids=unit_grids,
+            unit_grads=unit_grads,
         )
 
     def _probe_forward(self):

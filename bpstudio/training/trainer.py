@@ -63,6 +63,7 @@ class Commands:
     reset: bool = False
     rollback: bool = False
     changes: dict = field(default_factory=dict)
+    weights: list = field(default_factory=list)  # (layer, row, column, value) to set
 
 
 class TrainerControls:
@@ -122,6 +123,12 @@ class TrainerControls:
         with self._cond:
             return self._delay
 
+    def set_weight(self, layer: str, row: int, column: int, value: float):
+        """Queue one kernel entry to set (as Playground's edge editing does)."""
+        with self._cond:
+            self._c.weights.append((layer, row, column, value))
+            self._cond.notify_all()
+
     def change(self, **changes):
         """Queue new hyperparameters; they take effect before the next step."""
         _check_setting_names(changes)
@@ -137,7 +144,14 @@ class TrainerControls:
     def _pending(self) -> bool:
         c = self._c
         return bool(
-            c.stop or c.playing or c.batches or c.epochs or c.reset or c.rollback or c.changes
+            c.stop
+            or c.playing
+            or c.batches
+            or c.epochs
+            or c.reset
+            or c.rollback
+            or c.changes
+            or c.weights
         )
 
     def take(self) -> Commands:
@@ -145,12 +159,14 @@ class TrainerControls:
         there is anything to do, the worker counts as busy until it rests again."""
         with self._cond:
             c = self._c
-            taken = Commands(c.stop, c.playing, c.batches, c.epochs, c.reset, c.rollback, c.changes)
+            taken = Commands(
+                c.stop, c.playing, c.batches, c.epochs, c.reset, c.rollback, c.changes, c.weights
+            )
             if self._pending():
                 self._at_rest = False
             c.batches = c.epochs = 0
             c.reset = c.rollback = False
-            c.changes = {}
+            c.changes, c.weights = {}, []
             return taken
 
     def wait(self, timeout: float):
@@ -306,6 +322,23 @@ class Trainer:
             "batch_size": self.batch_size,
             "global_clipnorm": opt.global_clipnorm,
         }
+
+    def set_weight(self, layer: str, row: int, column: int, value: float):
+        """Set one entry of a layer's kernel, leaving a marker in the history."""
+        found = [x for x in self.net.kernel_layers if x.name == layer]
+        if not found:
+            raise TrainingError(f"there is no layer {layer!r} with a kernel")
+        kernel = found[0].params["kernel"]
+        if not (0 <= row < kernel.shape[0] and 0 <= column < kernel.shape[1]):
+            raise TrainingError(f"{layer} has no weight [{row}, {column}]")
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 1e6):
+            raise TrainingError(
+                f"a weight must be a finite number up to 1e6 in size; got {value!r}"
+            )
+        kernel[row, column] = value
+        self.history.events.append(
+            (self.net.steps, f"{layer} weight [{row}, {column}] = {value:g}")
+        )
 
     def set_hyperparameters(self, **changes) -> list[str]:
         """Apply new settings at once (between steps), leaving a marker in the history.
@@ -463,7 +496,7 @@ class Trainer:
             c = controls.take()
             if c.stop:
                 return
-            changed = c.reset or c.rollback or bool(c.changes)
+            changed = c.reset or c.rollback or bool(c.changes) or bool(c.weights)
             if c.reset:
                 self.reset()
                 batches, epoch_target = 0, None
@@ -472,6 +505,11 @@ class Trainer:
             if c.changes:
                 try:
                     self.set_hyperparameters(**c.changes)
+                except TrainingError as exc:
+                    self.history.events.append((self.net.steps, f"not applied: {exc}"))
+            for edit in c.weights:
+                try:
+                    self.set_weight(*edit)
                 except TrainingError as exc:
                     self.history.events.append((self.net.steps, f"not applied: {exc}"))
             batches += c.batches

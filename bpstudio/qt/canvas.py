@@ -1,0 +1,655 @@
+"""The network drawn as Playground draws it, on a QGraphicsView: the input features, then each
+layer as a column (Dense layers as units, the others as a labelled bar), edges coloured by the
+sign of their weight (blue positive, orange negative) and thickened by its size, biases as the
+units' fill, dead units crossed out. Wide layers are drawn as a band with their unit count and
+their edges aggregated into blocks, so a 784-512-512-10 network draws as quickly as a small
+one.
+
+The canvas only shows and asks: clicks on its buttons, its context menus and drops from the
+palette become signals carrying what the user asked for; the builder decides what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsScene,
+    QGraphicsView,
+    QMenu,
+)
+
+from bpstudio.qt import theme
+
+MAX_DRAWN_UNITS = 16
+UNIT_GAP = 34.0
+RADIUS = 11.0
+COLUMN_GAP = 124.0
+BAR_GAP = 80.0
+TOP = 58.0
+TEXT_WIDTH = 118.0
+BLOCKS = 6  # a band's edges are drawn as BLOCKS x BLOCKS aggregated lines
+LAYER_MIME = "application/x-bpstudio-layer"
+KIND_LABELS = {
+    "Dense": "Dense",
+    "Activation": "Activation",
+    "Dropout": "Dropout",
+    "BatchNormalization": "Batch norm",
+}
+
+
+@dataclass
+class Column:
+    """One drawn column: the input (index -1) or a layer (its index in the layer list)."""
+
+    index: int
+    kind: str
+    title: str
+    units: int
+    lines: tuple[str, ...]  # the text under the column
+    x: float = 0.0
+    positions: list = field(default_factory=list)  # unit centres; empty for bands and bars
+    band: QRectF | None = None
+    bar: QRectF | None = None
+    removable: bool = False
+    resizable: bool = False
+    labels: tuple = ()  # input feature names, by unit
+    disabled: tuple = ()  # input features not in use (2-D data), drawn faded
+
+    @property
+    def has_units(self) -> bool:
+        return self.kind in ("input", "Dense")
+
+    @property
+    def sources(self) -> list:
+        """The centres of the units that feed the next layer (input features in use)."""
+        return [p for k, p in enumerate(self.positions) if not (self.disabled and self.disabled[k])]
+
+    @property
+    def outputs(self) -> int:
+        return self.units - sum(self.disabled)
+
+    def unit_at(self, point: QPointF) -> int | None:
+        for k, p in enumerate(self.positions):
+            if (p - point).manhattanLength() <= 1.4 * RADIUS:
+                return k
+        return None
+
+
+def layout(columns: list[Column], height: float) -> float:
+    """Place the columns left to right and their units top to bottom; returns the width."""
+    x = 60.0
+    middle = TOP + height / 2
+    for i, col in enumerate(columns):
+        if i:
+            x += COLUMN_GAP if col.has_units and columns[i - 1].has_units else BAR_GAP
+        col.x = x
+        col.positions, col.band, col.bar = [], None, None
+        if not col.has_units:
+            col.bar = QRectF(x - 13, TOP + 10, 26, height - 20)
+        elif col.units > MAX_DRAWN_UNITS and not col.labels:
+            col.band = QRectF(x - 16, TOP, 32, height)
+        else:
+            n = col.units
+            y0 = middle - UNIT_GAP * (n - 1) / 2
+            col.positions = [QPointF(x, y0 + k * UNIT_GAP) for k in range(n)]
+    return x + 70
+
+
+class ColumnItem(QGraphicsObject):
+    """One column with its title, units (or band, or bar), text and buttons."""
+
+    def __init__(self, canvas, col: Column, height: float):
+        super().__init__()
+        self.canvas, self.col, self.height = canvas, col, height
+        self.setAcceptHoverEvents(True)
+        self.setToolTip(_column_tip(col))
+        self.selected = False
+        self.bias = None
+        self.dead = None
+        self.hover_unit = None
+
+    def boundingRect(self):
+        return QRectF(self.col.x - 70, 0, 140, TOP + self.height + 62)
+
+    def buttons(self) -> dict[str, QRectF]:
+        """The clickable controls above the column: add/remove units, remove the layer."""
+        x, y = self.col.x, TOP - 30
+        found = {}
+        if self.col.resizable:
+            found["+"] = QRectF(x - 30, y, 18, 18)
+            found["-"] = QRectF(x - 9, y, 18, 18)
+        if self.col.removable:
+            found["x"] = QRectF(x + 12, y, 18, 18)
+        return found
+
+    def paint(self, painter: QPainter, option, widget=None):
+        col = self.col
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.selected:
+            painter.setPen(QPen(QColor(theme.TRAIN), 2, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.boundingRect().adjusted(6, 2, -6, -2), 8, 8)
+        title = QFont(painter.font())
+        title.setBold(True)
+        painter.setFont(title)
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(QRectF(col.x - 68, 2, 136, 18), Qt.AlignmentFlag.AlignCenter, col.title)
+        painter.setFont(self.canvas.font())
+        for name, rect in self.buttons().items():
+            painter.setPen(QPen(QColor("#5f6368"), 1))
+            painter.setBrush(QColor("#f1f3f4"))
+            painter.drawEllipse(rect)
+            painter.drawText(
+                rect, Qt.AlignmentFlag.AlignCenter, {"+": "+", "-": "−", "x": "×"}[name]
+            )
+        if col.bar is not None:
+            self._paint_bar(painter)
+        elif col.band is not None:
+            self._paint_band(painter)
+        else:
+            self._paint_units(painter)
+        painter.setPen(QColor("#3c4043"))
+        metrics = painter.fontMetrics()
+        for row, text in enumerate(col.lines):
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, TEXT_WIDTH)
+            rect = QRectF(col.x - TEXT_WIDTH / 2, TOP + self.height + 6 + 16 * row, TEXT_WIDTH, 16)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_bar(self, painter):
+        col = self.col
+        painter.setPen(QPen(QColor("#5f6368"), 1.2))
+        painter.setBrush(
+            QColor({"Dropout": "#fce8e6", "BatchNormalization": "#e6f4ea"}.get(col.kind, "#e8f0fe"))
+        )
+        painter.drawRoundedRect(col.bar, 10, 10)
+        painter.save()
+        painter.translate(col.bar.center())
+        painter.rotate(-90)
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(QRectF(-120, -10, 240, 20), Qt.AlignmentFlag.AlignCenter, col.lines[0])
+        painter.restore()
+
+    def _paint_band(self, painter):
+        col = self.col
+        painter.setBrush(QColor("#e8eaed"))
+        painter.setPen(QPen(QColor(theme.GREY), 1.5))
+        painter.drawRoundedRect(col.band, 10, 10)
+        if self.dead is not None and len(self.dead):
+            # The share of dead units, as a red fill rising from the bottom.
+            share = float(np.mean(self.dead))
+            fill = QRectF(col.band)
+            fill.setTop(col.band.bottom() - share * col.band.height())
+            red = QColor(theme.RED)
+            red.setAlphaF(0.35)
+            painter.fillRect(fill, red)
+        painter.save()
+        painter.translate(col.band.center())
+        painter.rotate(-90)
+        painter.setPen(QColor(theme.TEXT))
+        text = f"{col.units:,} units"
+        if self.dead is not None and len(self.dead):
+            text += f" · {int(np.sum(self.dead))} dead"
+        painter.drawText(QRectF(-150, -10, 300, 20), Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def _paint_units(self, painter):
+        col = self.col
+        for k, p in enumerate(col.positions):
+            fill = QColor("#f1f3f4")
+            faded = k < len(col.disabled) and col.disabled[k]
+            if self.bias is not None and k < len(self.bias) and np.isfinite(self.bias[k]):
+                fill = QColor(theme.BLUE if self.bias[k] > 0 else theme.ORANGE)
+                fill.setAlphaF(0.25 + 0.5 * min(abs(float(self.bias[k])), 1.0))
+            elif col.kind == "input" and not faded:
+                fill = QColor("#d2e3fc")
+            painter.setBrush(fill)
+            edge = QColor("#dadce0" if faded else "#5f6368")
+            width = 2.5 if k == self.hover_unit else 1.2
+            painter.setPen(QPen(QColor(theme.TRAIN) if k == self.hover_unit else edge, width))
+            painter.drawEllipse(p, RADIUS, RADIUS)
+            if self.dead is not None and k < len(self.dead) and self.dead[k]:
+                painter.setPen(QPen(QColor(theme.RED), 2.5))
+                d = RADIUS * 0.7
+                painter.drawLine(p + QPointF(-d, -d), p + QPointF(d, d))
+                painter.drawLine(p + QPointF(-d, d), p + QPointF(d, -d))
+            if col.labels:
+                painter.setPen(QColor("#bdc1c6" if faded else theme.TEXT))
+                painter.drawText(
+                    QRectF(p.x() - 70, p.y() - 9, 70 - RADIUS - 4, 18),
+                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                    col.labels[k],
+                )
+
+    # ---------------------------------------------------------------- mouse
+
+    def mousePressEvent(self, event):
+        pos = event.pos()
+        for name, rect in self.buttons().items():
+            if rect.contains(pos):
+                self.canvas.button_clicked(self.col.index, name)
+                event.accept()
+                return
+        unit = self.col.unit_at(pos)
+        if self.col.kind == "input" and unit is not None and self.col.labels:
+            self.canvas.feature_toggled.emit(self.col.labels[unit])
+        elif self.col.index >= 0:
+            self.canvas.select(self.col.index)
+        event.accept()
+
+    def hoverMoveEvent(self, event):
+        unit = self.col.unit_at(event.pos())
+        if unit != self.hover_unit:
+            self.hover_unit = unit
+            self.update()
+            self.canvas.unit_hovered(self.col, unit)
+
+    def hoverLeaveEvent(self, event):
+        if self.hover_unit is not None:
+            self.hover_unit = None
+            self.update()
+        self.canvas.unit_hovered(self.col, None)
+
+    def contextMenuEvent(self, event):
+        if self.col.index >= 0 or self.col.kind == "input":
+            self.canvas.context_menu(self.col, event.screenPos())
+            event.accept()
+
+
+class EdgesItem(QGraphicsItem):
+    """Every edge, drawn in one paint call: one line per weight between drawn units, one
+    line per block of weights between bands."""
+
+    def __init__(self, canvas):
+        super().__init__()
+        self.canvas = canvas
+        self.segments: list = []  # (layer name, column a, column b, kernel or None)
+        self.rect = QRectF()
+        self.highlight = None  # (layer name, row, column)
+        self.setZValue(-1)
+
+    def boundingRect(self):
+        return self.rect
+
+    def paint(self, painter: QPainter, option, widget=None):
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for layer, a, b, kernel in self.segments:
+            if a.sources and b.positions:
+                self._paint_lines(painter, layer, a, b, kernel)
+            else:
+                self._paint_blocks(painter, a, b, kernel)
+
+    def _paint_lines(self, painter, layer, a, b, kernel):
+        if kernel is None:
+            painter.setPen(QPen(QColor("#dadce0"), 1))
+            for pa in a.sources:
+                for pb in b.positions:
+                    painter.drawLine(pa + QPointF(RADIUS, 0), pb - QPointF(RADIUS, 0))
+            return
+        finite = np.abs(kernel[np.isfinite(kernel)])
+        scale = float(finite.max()) if finite.size else 1.0
+        scale = scale or 1.0
+        for r, pa in enumerate(a.sources):
+            for c, pb in enumerate(b.positions):
+                v = float(kernel[r, c])
+                if not np.isfinite(v):
+                    continue
+                strength = min(abs(v) / scale, 1.0)
+                color = QColor(theme.BLUE if v > 0 else theme.ORANGE)
+                color.setAlphaF(0.2 + 0.8 * strength)
+                width = 0.6 + 4.4 * strength
+                if self.highlight == (layer, r, c):
+                    color, width = QColor(theme.TEXT), width + 2
+                painter.setPen(QPen(color, width))
+                painter.drawLine(pa + QPointF(RADIUS, 0), pb - QPointF(RADIUS, 0))
+
+    def _paint_blocks(self, painter, a, b, kernel):
+        ya, yb = _anchors(a), _anchors(b)
+        means = None
+        if kernel is not None:
+            means = _block_means(kernel, len(ya), len(yb))
+            top = float(np.nanmax(np.abs(means))) or 1.0
+        xa = a.x + (16 if a.band is not None else RADIUS)
+        xb = b.x - (16 if b.band is not None else RADIUS)
+        for r, y0 in enumerate(ya):
+            for c, y1 in enumerate(yb):
+                color = QColor(theme.GREY)
+                width = 1.0
+                if means is not None and np.isfinite(means[r, c]):
+                    v = means[r, c]
+                    color = QColor(theme.BLUE if v > 0 else theme.ORANGE)
+                    strength = min(abs(v) / top, 1.0)
+                    color.setAlphaF(0.15 + 0.6 * strength)
+                    width = 0.8 + 3 * strength
+                painter.setPen(QPen(color, width))
+                painter.drawLine(QPointF(xa, y0), QPointF(xb, y1))
+
+    def edge_at(self, point: QPointF, tolerance=4.0):
+        """(layer, row, column, weight) of the drawn edge nearest `point`, if close enough."""
+        best = None
+        for layer, a, b, kernel in self.segments:
+            if kernel is None or not a.sources or not b.positions:
+                continue
+            if not (a.x + RADIUS <= point.x() <= b.x - RADIUS):
+                continue
+            pa = np.array([[p.x() + RADIUS, p.y()] for p in a.sources])
+            pb = np.array([[p.x() - RADIUS, p.y()] for p in b.positions])
+            # The y of every edge at this x, and how far the point is from each.
+            t = (point.x() - pa[0, 0]) / (pb[0, 0] - pa[0, 0])
+            ys = pa[:, 1][:, None] * (1 - t) + pb[:, 1][None, :] * t
+            dist = np.abs(ys - point.y())
+            r, c = np.unravel_index(np.argmin(dist), dist.shape)
+            if dist[r, c] <= tolerance and (best is None or dist[r, c] < best[0]):
+                best = (dist[r, c], layer, int(r), int(c), float(kernel[r, c]))
+        return None if best is None else best[1:]
+
+
+def _anchors(col: Column) -> list[float]:
+    if col.sources:
+        ys = [p.y() for p in col.sources]
+        chunks = np.array_split(np.array(ys), min(BLOCKS, len(ys)))
+        return [float(c.mean()) for c in chunks]
+    rect = col.band
+    return list(np.linspace(rect.top() + 20, rect.bottom() - 20, BLOCKS))
+
+
+def _block_means(kernel, rows, cols):
+    """The mean weight of each of rows x cols blocks of the kernel."""
+    row_parts = np.array_split(np.arange(kernel.shape[0]), rows)
+    col_parts = np.array_split(np.arange(kernel.shape[1]), cols)
+    with np.errstate(all="ignore"):
+        return np.array(
+            [[float(np.mean(kernel[np.ix_(r, c)])) for c in col_parts] for r in row_parts]
+        )
+
+
+def _column_tip(col: Column) -> str:
+    tips = {
+        "input": "The input features. For 2-D data, click a feature to use it or not.",
+        "Dense": "A dense layer: every unit sums all its inputs, each times a weight, plus a "
+        "bias, then applies the activation. Click to inspect; + and − change its units.",
+        "Activation": "An activation on its own: applies the function to each input.",
+        "Dropout": "Dropout: in training, drops each input with this probability.",
+        "BatchNormalization": "Batch normalization: scales each unit to mean 0, variance 1 "
+        "over the batch, then by a learned gamma and beta.",
+    }
+    return tips.get(col.kind, "")
+
+
+def heat_pixmap(grid: np.ndarray, size: int = 120) -> QPixmap:
+    """A unit's output over the input plane, orange (low) to blue (high), row 0 at the top."""
+    finite = grid[np.isfinite(grid)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    t = np.zeros_like(grid) if hi <= lo else (grid - lo) / (hi - lo)
+    t = np.nan_to_num(np.flipud(t), nan=0.5)
+    lut = (theme.diverging().getLookupTable(nPts=256, alpha=False)).astype(np.uint8)
+    rgb = np.ascontiguousarray(lut[(t * 255).astype(int)])
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(size, size)
+
+
+class UnitPreview(QGraphicsItem):
+    """What a hovered unit computes: its output over the input plane, and its gradient."""
+
+    def __init__(self):
+        super().__init__()
+        self.pixmap = None
+        self.caption = ""
+        self.setZValue(10)
+        self.hide()
+
+    def boundingRect(self):
+        return QRectF(0, 0, 132, 166)
+
+    def paint(self, painter, option, widget=None):
+        painter.setBrush(QBrush(QColor(255, 255, 255, 235)))
+        painter.setPen(QPen(QColor("#dadce0")))
+        painter.drawRoundedRect(self.boundingRect(), 6, 6)
+        if self.pixmap is not None:
+            painter.drawPixmap(6, 6, self.pixmap)
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(
+            QRectF(4, 128, 124, 36),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            self.caption,
+        )
+
+
+class NetworkCanvas(QGraphicsView):
+    """The drawn network. Signals carry requests; `show_snapshot` feeds it while training."""
+
+    edit_requested = Signal(str, int, object)  # action, layer index, argument
+    feature_toggled = Signal(str)
+    layer_selected = Signal(int)
+    weight_clicked = Signal(str, int, int, float)  # layer, row, column, weight
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setBackgroundBrush(QColor("white"))
+        self.setMouseTracking(True)
+        self.setAcceptDrops(True)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.columns: list[Column] = []
+        self.items: list[ColumnItem] = []
+        self.edges = EdgesItem(self)
+        self.preview = UnitPreview()
+        self.selected: int | None = None
+        self.snapshot = None
+        self.zoom = 1.0
+        self.locked = False
+
+    # ---------------------------------------------------------------- structure
+
+    def set_network(self, columns: list[Column]):
+        """Draw a new structure (after an edit or on opening a project)."""
+        scene = self.scene()
+        for item in self.items:
+            scene.removeItem(item)
+        if self.edges.scene() is None:
+            scene.addItem(self.edges)
+            scene.addItem(self.preview)
+        self.columns = columns
+        drawn = [c.units for c in columns if c.has_units]
+        tallest = max([min(u, MAX_DRAWN_UNITS) for u in drawn] + [4])
+        height = max(UNIT_GAP * tallest, 240.0)
+        width = layout(columns, height)
+        self.items = [ColumnItem(self, col, height) for col in columns]
+        for item in self.items:
+            item.selected = item.col.index == self.selected
+            scene.addItem(item)
+        self._set_segments()
+        scene.setSceneRect(QRectF(0, -10, width, TOP + height + 74))
+        self.edges.rect = scene.sceneRect()
+        self.edges.prepareGeometryChange()
+        self.fit()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    def _set_segments(self, weights=None):
+        """Pair every Dense column with the unit-bearing column before it."""
+        segments, previous, dense = [], None, 0
+        for col in self.columns:
+            if not col.has_units:
+                continue
+            if previous is not None and col.kind == "Dense":
+                kernel = None
+                if weights is not None and dense < len(weights):
+                    kernel = weights[dense][0]
+                    if kernel.shape != (previous.outputs, col.units):
+                        kernel = None
+                segments.append((col.title, previous, col, kernel))
+                dense += 1
+            previous = col
+        self.edges.segments = segments
+
+    def fit(self):
+        rect = self.scene().sceneRect()
+        if rect.isEmpty():
+            return
+        self.resetTransform()
+        scale = min(
+            self.viewport().width() / rect.width(), self.viewport().height() / rect.height()
+        )
+        self.zoom = min(max(scale, 0.2), 1.4)
+        self.scale(self.zoom, self.zoom)
+        self.centerOn(rect.center())
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.fit()
+
+    def wheelEvent(self, event):
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
+            self.zoom *= factor
+            self.scale(factor, factor)
+        else:
+            super().wheelEvent(event)
+
+    # ---------------------------------------------------------------- live
+
+    def show_snapshot(self, s):
+        self.snapshot = s
+        weights = s.weights
+        self._set_segments(weights)
+        dense = 0
+        relu = dict(zip(s.relu_layers, s.dead))
+        for item in self.items:
+            col = item.col
+            item.bias, item.dead = None, None
+            if col.kind == "Dense" and weights is not None and dense < len(weights):
+                bias = weights[dense][1]
+                item.bias = bias if bias is not None and len(bias) == col.units else None
+                dense += 1
+            item.dead = relu.get(col.title)
+            if col.kind == "Activation" and item.dead is not None:
+                # An activation layer's dead units belong to the column of units before it.
+                for other in reversed(self.items[: self.items.index(item)]):
+                    if other.col.has_units:
+                        other.dead = item.dead if len(item.dead) == other.col.units else None
+                        break
+            item.update()
+        self.edges.update()
+
+    # ---------------------------------------------------------------- requests
+
+    def select(self, index):
+        self.selected = index
+        for item in self.items:
+            item.selected = item.col.index == index
+            item.update()
+        self.layer_selected.emit(index)
+
+    def button_clicked(self, index, name):
+        if self.locked:
+            return
+        col = next(c for c in self.columns if c.index == index)
+        if name == "+":
+            self.edit_requested.emit("units", index, col.units + 1)
+        elif name == "-":
+            self.edit_requested.emit("units", index, max(col.units - 1, 1))
+        else:
+            self.edit_requested.emit("remove", index, None)
+
+    def context_menu(self, col: Column, screen_pos):
+        menu = QMenu(self)
+        if col.index >= 0:
+            menu.addAction("Inspect", lambda: self.select(col.index))
+            menu.addSeparator()
+        for kind, label in KIND_LABELS.items():
+            action = menu.addAction(
+                f"Insert {label} after",
+                lambda k=kind: self.edit_requested.emit("insert", col.index + 1, k),
+            )
+            action.setEnabled(not self.locked)
+        if col.index >= 0:
+            menu.addSeparator()
+            for text, action_name, arg, allowed in (
+                ("Move towards the input", "move", -1, col.removable),
+                ("Move towards the output", "move", 1, col.removable),
+                ("Delete", "remove", None, col.removable),
+            ):
+                action = menu.addAction(
+                    text, lambda n=action_name, a=arg: self.edit_requested.emit(n, col.index, a)
+                )
+                action.setEnabled(allowed and not self.locked)
+        menu.exec(screen_pos)
+
+    def unit_hovered(self, col: Column, unit):
+        s = self.snapshot
+        if unit is None or col.kind != "Dense" or s is None:
+            self.preview.hide()
+            return
+        dense = [c for c in self.columns if c.kind == "Dense"].index(col)
+        caption = f"{col.title} unit {unit + 1}"
+        if s.unit_grads is not None and dense < len(s.unit_grads):
+            grads = s.unit_grads[dense]
+            if unit < len(grads):
+                caption += f"\n‖∂L/∂w‖ = {grads[unit]:.2e}"
+        pixmap = None
+        if s.unit_grids is not None and dense < len(s.unit_grids):
+            grids = s.unit_grids[dense]
+            if unit < len(grids):
+                pixmap = heat_pixmap(grids[unit])
+        self.preview.pixmap = pixmap
+        self.preview.caption = caption
+        p = col.positions[unit]
+        self.preview.setPos(p.x() + 18, max(p.y() - 83, 0))
+        self.preview.update()
+        self.preview.show()
+
+    def mouseMoveEvent(self, event):
+        super().mouseMoveEvent(event)
+        found = self.edges.edge_at(self.mapToScene(event.position().toPoint()))
+        highlight = None if found is None else found[:3]
+        if highlight != self.edges.highlight:
+            self.edges.highlight = highlight
+            self.edges.update()
+            if found is None:
+                self.setToolTip("")
+            else:
+                layer, r, c, w = found
+                self.setToolTip(
+                    f"{layer}: weight from unit {r + 1} to unit {c + 1} = {w:.4g}. "
+                    f"Click to change it."
+                )
+
+    def mousePressEvent(self, event):
+        found = self.edges.edge_at(self.mapToScene(event.position().toPoint()))
+        if found is not None and event.button() == Qt.MouseButton.LeftButton:
+            if not self.locked:
+                self.weight_clicked.emit(*found)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    # ---------------------------------------------------------------- drops
+
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasFormat(LAYER_MIME) and not self.locked:
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event):
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+
+    def drop_index(self, scene_x: float) -> int:
+        """Where a layer dropped at `scene_x` goes: before the first column to its right."""
+        for col in self.columns:
+            if col.index >= 0 and col.x > scene_x:
+                return col.index
+        return len([c for c in self.columns if c.index >= 0])
+
+    def dropEvent(self, event):
+        kind = bytes(event.mimeData().data(LAYER_MIME)).decode()
+        x = self.mapToScene(event.position().toPoint()).x()
+        self.edit_requested.emit("insert", self.drop_index(x), kind)
+        event.acceptProposedAction()

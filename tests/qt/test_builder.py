@@ -1,0 +1,180 @@
+"""The visual builder, driven as a user drives it: buttons on the canvas, the palette, the
+inspector, undo/redo and shortcuts, feature toggles, weight edits, and what was kept."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from bpstudio.training.datasets import DatasetRecipe
+from bpstudio.training.project import Project
+from tests.qt.test_window import wait_idle
+
+
+def train_epoch(qtbot, window):
+    window.epoch_action.trigger()
+    wait_idle(qtbot, window)
+
+
+def units(window):
+    return [c.get("units") for c in window.project.layers]
+
+
+def test_adding_a_unit_keeps_what_it_can_and_says_what_started_again(qtbot, make_window):
+    window = make_window()
+    train_epoch(qtbot, window)
+    trained = window.session.trainer.net.get_weights()
+    window.network_panel.canvas.button_clicked(0, "+")  # "+" above the first hidden layer
+    assert units(window) == [5, 2, 1]
+    message = window.statusBar().currentMessage()
+    assert "dense: 5 units" in message and "starting again: dense, dense_1" in message
+    weights = window.session.trainer.net.get_weights()
+    np.testing.assert_array_equal(weights["dense_2/kernel"], trained["dense_2/kernel"])
+    assert weights["dense/kernel"].shape == (2, 5)
+    # The first run is kept for comparison; the edit starts a new one.
+    assert [r.name for r in window.project.runs] == ["Run 1"]
+    # Undo and redo, from the Edit menu's actions.
+    window.undo_action.trigger()
+    assert units(window) == [4, 2, 1]
+    window.redo_action.trigger()
+    assert units(window) == [5, 2, 1]
+    assert window.undo_stack.undoText() == "dense: 5 units"
+
+
+def test_palette_inspector_and_shortcuts(qtbot, make_window):
+    window = make_window()
+    builder = window.network_panel
+    builder.canvas.select(0)
+    assert builder.inspector.units.value() == 4 and builder.inspector.title() == "Layer: dense"
+    # The palette adds after the selected layer.
+    dropout = next(b for b in builder.palette if b.kind == "Dropout")
+    qtbot.mouseClick(dropout, Qt.MouseButton.LeftButton)
+    assert [c["class"] for c in window.project.layers] == ["Dense", "Dropout", "Dense", "Dense"]
+    # The inspector changes the selected layer.
+    builder.canvas.select(1)
+    builder.inspector.rate.setValue(0.35)
+    builder.inspector.rate.editingFinished.emit()
+    assert window.project.layers[1]["rate"] == 0.35
+    builder.canvas.select(0)
+    builder.inspector.activation.setCurrentText("relu")
+    builder.inspector.activation.activated.emit(0)
+    assert window.project.layers[0]["activation"] == "relu"
+    # The output layer's size and activation follow the task, and say so.
+    builder.canvas.select(3)
+    assert not builder.inspector.units.isEnabled()
+    assert "sigmoid for two classes" in builder.inspector.note.text()
+    # Delete, + and - work on the selected layer while the canvas has the focus.
+    builder.canvas.setFocus()
+    builder.canvas.select(1)
+    qtbot.keyClick(builder.canvas, Qt.Key.Key_Delete)
+    assert [c["class"] for c in window.project.layers] == ["Dense", "Dense", "Dense"]
+    builder.canvas.select(1)
+    qtbot.keyClick(builder.canvas, Qt.Key.Key_Plus)
+    qtbot.keyClick(builder.canvas, Qt.Key.Key_Plus)
+    qtbot.keyClick(builder.canvas, Qt.Key.Key_Minus)
+    assert units(window)[1] == 3
+    assert window.undo_stack.count() == 7  # one command per edit
+
+
+def test_a_refused_edit_says_why_and_changes_nothing(make_window):
+    window = make_window()
+    builder = window.network_panel
+    before = list(window.project.layers)
+    builder.canvas.button_clicked(2, "x")  # the output layer has no delete button; try anyway
+    assert window.project.layers == before
+    assert "output layer cannot be removed" in window.statusBar().currentMessage()
+    builder.canvas.select(0)
+    builder.inspector.epsilon.setText("abc")
+    builder._on_inspector_changed(0, {"units": 0})
+    assert window.project.layers == before
+    assert window.undo_stack.count() == 0
+
+
+def test_drops_from_the_palette_land_where_they_are_dropped(make_window):
+    window = make_window()
+    canvas = window.network_panel.canvas
+    columns = {c.title: c for c in canvas.columns}
+    between = (columns["dense"].x + columns["dense_1"].x) / 2
+    assert canvas.drop_index(between) == 1
+    assert canvas.drop_index(columns["input"].x + 1) == 0
+    canvas.edit_requested.emit("insert", canvas.drop_index(between), "BatchNormalization")
+    assert [c["class"] for c in window.project.layers][1] == "BatchNormalization"
+
+
+def test_input_features_toggle_like_playground(make_window):
+    window = make_window()
+    canvas = window.network_panel.canvas
+    inputs = canvas.columns[0]
+    assert inputs.labels[:3] == ("x1", "x2", "x1^2") and inputs.disabled[:3] == (False, False, True)
+    canvas.feature_toggled.emit("x1^2")
+    assert window.project.dataset.features == ("x1", "x2", "x1^2")
+    assert window.session.trainer.net.input_dim == 3
+    canvas.feature_toggled.emit("x1")
+    canvas.feature_toggled.emit("x2")
+    canvas.feature_toggled.emit("x1^2")  # the last one cannot go
+    assert window.project.dataset.features == ("x1^2",)
+    assert "at least one input feature" in window.statusBar().currentMessage()
+
+
+def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_window, monkeypatch):
+    window = make_window()
+    train_epoch(qtbot, window)
+    canvas = window.network_panel.canvas
+    dense = next(c for c in canvas.columns if c.title == "dense")
+    canvas.unit_hovered(dense, 2)
+    assert canvas.preview.isVisible() and canvas.preview.pixmap is not None
+    assert canvas.preview.caption.startswith("dense unit 3") and "∂L/∂w" in canvas.preview.caption
+    # The edge from input x2 to dense unit 4, found where it is drawn.
+    a = canvas.columns[0].sources[1]
+    b = dense.positions[3]
+    middle = (a + QPointF(11, 0) + b - QPointF(11, 0)) / 2
+    layer, row, column, weight = canvas.edges.edge_at(middle)
+    assert (layer, row, column) == ("dense", 1, 3)
+    kernel = window.session.trainer.net.layers[0].params["kernel"]
+    assert weight == pytest.approx(kernel[1, 3])
+    monkeypatch.setattr("bpstudio.qt.window.QInputDialog.getDouble", lambda *a, **k: (0.5, True))
+    canvas.weight_clicked.emit(layer, row, column, weight)
+    qtbot.waitUntil(lambda: kernel[1, 3] == 0.5, timeout=3000)
+    wait_idle(qtbot, window)
+    assert window.last_snapshot.events[-1][1] == "dense weight [1, 3] = 0.5"
+
+
+def test_editing_while_training_pauses_and_keeps_trained_layers(qtbot, make_window):
+    window = make_window()
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.session.trainer.step_count > 30, timeout=5000)
+    window.network_panel.canvas.edit_requested.emit("insert", 2, "Dropout")
+    assert not window.session.playing
+    trained = window.project.runs[-1].history.steps.steps[-1]
+    assert trained > 30
+    assert "every layer keeps its trained weights" in window.statusBar().currentMessage()
+
+
+def test_classroom_lock_keeps_the_network_as_it_is(make_window):
+    window = make_window()
+    window.set_classroom({"hidden": [], "locked": ["network"]})
+    before = list(window.project.layers)
+    window.network_panel.canvas.button_clicked(0, "+")
+    window.network_panel.add_after_selection("Dense")
+    assert window.project.layers == before
+
+
+def test_a_wide_network_is_drawn_summarised(qtbot, make_window):
+    project = Project(
+        dataset=DatasetRecipe("digits", n_samples=10),
+        layers=[
+            {"class": "Dense", "units": 512, "activation": "relu"},
+            {"class": "Dense", "units": 512, "activation": "relu"},
+            {"class": "Dense", "units": 10, "activation": "softmax"},
+        ],
+        loss="categorical_crossentropy",
+    )
+    window = make_window(project)
+    canvas = window.network_panel.canvas
+    bands = [c.title for c in canvas.columns if c.band is not None]
+    assert bands == ["input", "dense", "dense_1"]
+    assert len(canvas.columns[-1].positions) == 10
+    # 512 x 512 weights, drawn as 6 x 6 aggregated lines.
+    window.step_action.trigger()
+    wait_idle(qtbot, window)
+    assert window.last_snapshot.weights is None  # too many to copy every snapshot
+    canvas.grab()  # paints without error

@@ -1,0 +1,73 @@
+"""Network edits as the builder makes them, and trained weights carried over the edit."""
+
+import numpy as np
+import pytest
+
+from bpstudio.training import editing
+from bpstudio.training.lessons import first_network
+
+
+@pytest.fixture
+def layers():
+    return editing.name_layers(first_network().layers)
+
+
+def test_names_are_the_networks_own_and_survive_edits(layers):
+    assert [c["name"] for c in layers] == ["dense", "dense_1", "dense_2"]
+    inserted = editing.insert_layer(layers, 1, "Dropout")
+    assert [c["name"] for c in inserted] == ["dense", "dropout", "dense_1", "dense_2"]
+    again = editing.insert_layer(inserted, 0, "Dense")
+    assert [c["name"] for c in again] == ["dense_3", "dense", "dropout", "dense_1", "dense_2"]
+    assert layers == editing.name_layers(first_network().layers)  # arguments untouched
+
+
+def test_the_output_layer_is_fixed_by_the_task(layers):
+    with pytest.raises(editing.EditError, match="output layer cannot be removed"):
+        editing.remove_layer(layers, 2)
+    with pytest.raises(editing.EditError, match="fixed by the task"):
+        editing.set_units(layers, 2, 3)
+    with pytest.raises(editing.EditError, match="only hidden layers move"):
+        editing.move_layer(layers, 1, 1)
+    # A layer inserted after the output goes before it.
+    assert editing.insert_layer(layers, 9, "Dropout")[-1]["name"] == "dense_2"
+
+
+def test_edits_are_checked_by_building_the_layer(layers):
+    with pytest.raises(editing.EditError, match="rate"):
+        editing.update_layer(layers, 0, activation="relu", rate=2)
+    with pytest.raises(editing.EditError, match="1 to"):
+        editing.set_units(layers, 0, 0)
+    moved = editing.move_layer(editing.insert_layer(layers, 0, "Dropout"), 0, 1)
+    assert [c["class"] for c in moved] == ["Dense", "Dropout", "Dense", "Dense"]
+
+
+def test_rebuild_keeps_the_weights_of_untouched_layers():
+    project = first_network()
+    trainer = project.make_trainer()
+    trainer.fit(2)
+    project.capture(trainer)
+    trained = dict(project.weights)
+    layers = editing.set_units(editing.name_layers(project.layers), 1, 3)
+    reset = editing.rebuild(project, layers)
+    # dense_1 changed shape, and so did the kernel of dense_2 that reads it.
+    assert reset == ["dense_1", "dense_2"]
+    np.testing.assert_array_equal(project.weights["dense/kernel"], trained["dense/kernel"])
+    assert project.weights["dense_1/kernel"].shape == (4, 3)
+    # A dropout layer changes no shape: every layer keeps its weights.
+    assert editing.rebuild(project, editing.insert_layer(layers, 1, "Dropout")) == []
+    # A new input feature changes the first kernel only.
+    before = dict(project.weights)
+    reset = editing.rebuild(project, project.layers, ("x1", "x2", "x1^2"))
+    assert reset == ["dense"] and project.dataset.features == ("x1", "x2", "x1^2")
+    np.testing.assert_array_equal(project.weights["dense_2/kernel"], before["dense_2/kernel"])
+    project.build_network()  # and the result builds
+
+
+def test_a_rebuild_that_cannot_be_built_changes_nothing():
+    project = first_network()
+    layers = editing.name_layers(project.layers)
+    layers[0]["units"] = 10**9
+    before = (project.layers, project.dataset)
+    with pytest.raises(editing.EditError):
+        editing.rebuild(project, layers)
+    assert (project.layers, project.dataset) == before
