@@ -10,6 +10,7 @@ palette become signals carrying what the user asked for; the builder decides wha
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.qt import theme
+from bpstudio.training.snapshots import BLOCKS, block_means
 
 MAX_DRAWN_UNITS = 16
 UNIT_GAP = 34.0
@@ -32,7 +34,6 @@ COLUMN_GAP = 124.0
 BAR_GAP = 80.0
 TOP = 58.0
 TEXT_WIDTH = 118.0
-BLOCKS = 6  # a band's edges are drawn as BLOCKS x BLOCKS aggregated lines
 LAYER_MIME = "application/x-bpstudio-layer"
 KIND_LABELS = {
     "Dense": "Dense",
@@ -267,7 +268,8 @@ class EdgesItem(QGraphicsItem):
     def __init__(self, canvas):
         super().__init__()
         self.canvas = canvas
-        self.segments: list = []  # (layer name, column a, column b, kernel or None)
+        #: (layer name, column a, column b, kernel or None, block means or None)
+        self.segments: list = []
         self.rect = QRectF()
         self.highlight = None  # (layer name, row, column)
         self.setZValue(-1)
@@ -277,11 +279,11 @@ class EdgesItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option, widget=None):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for layer, a, b, kernel in self.segments:
+        for layer, a, b, kernel, blocks in self.segments:
             if a.sources and b.positions:
                 self._paint_lines(painter, layer, a, b, kernel)
             else:
-                self._paint_blocks(painter, a, b, kernel)
+                self._paint_blocks(painter, a, b, kernel, blocks)
 
     def _paint_lines(self, painter, layer, a, b, kernel):
         if kernel is None:
@@ -307,12 +309,14 @@ class EdgesItem(QGraphicsItem):
                 painter.setPen(QPen(color, width))
                 painter.drawLine(pa + QPointF(RADIUS, 0), pb - QPointF(RADIUS, 0))
 
-    def _paint_blocks(self, painter, a, b, kernel):
+    def _paint_blocks(self, painter, a, b, kernel, blocks):
         ya, yb = _anchors(a), _anchors(b)
-        means = None
-        if kernel is not None:
-            means = _block_means(kernel, len(ya), len(yb))
-            top = float(np.nanmax(np.abs(means))) or 1.0
+        means = blocks if kernel is None else block_means(kernel)
+        if means is not None and means.shape != (len(ya), len(yb)):
+            means = None
+        if means is not None:
+            finite = np.abs(means[np.isfinite(means)])
+            top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
         xa = a.x + (16 if a.band is not None else RADIUS)
         xb = b.x - (16 if b.band is not None else RADIUS)
         for r, y0 in enumerate(ya):
@@ -321,9 +325,9 @@ class EdgesItem(QGraphicsItem):
                 width = 1.0
                 if means is not None and np.isfinite(means[r, c]):
                     v = means[r, c]
-                    color = QColor(theme.BLUE if v > 0 else theme.ORANGE)
                     strength = min(abs(v) / top, 1.0)
-                    color.setAlphaF(0.15 + 0.6 * strength)
+                    # Opaque, lightened towards white: translucent wide lines repaint slowly.
+                    color = _tint(theme.BLUE if v > 0 else theme.ORANGE, 0.15 + 0.6 * strength)
                     width = 0.8 + 3 * strength
                 painter.setPen(QPen(color, width))
                 painter.drawLine(QPointF(xa, y0), QPointF(xb, y1))
@@ -331,7 +335,7 @@ class EdgesItem(QGraphicsItem):
     def edge_at(self, point: QPointF, tolerance=4.0):
         """(layer, row, column, weight) of the drawn edge nearest `point`, if close enough."""
         best = None
-        for layer, a, b, kernel in self.segments:
+        for layer, a, b, kernel, _ in self.segments:
             if kernel is None or not a.sources or not b.positions:
                 continue
             if not (a.x + RADIUS <= point.x() <= b.x - RADIUS):
@@ -348,23 +352,20 @@ class EdgesItem(QGraphicsItem):
         return None if best is None else best[1:]
 
 
+def _tint(color: str, amount: float) -> QColor:
+    """`color` mixed with white: amount 1 is the colour itself, 0 is white."""
+    c = QColor(color)
+    return QColor(*(int(255 + (v - 255) * amount) for v in (c.red(), c.green(), c.blue())))
+
+
 def _anchors(col: Column) -> list[float]:
+    """Where a column's blocks of units sit (as block_means splits a kernel)."""
     if col.sources:
-        ys = [p.y() for p in col.sources]
-        chunks = np.array_split(np.array(ys), min(BLOCKS, len(ys)))
-        return [float(c.mean()) for c in chunks]
+        ys = np.array([p.y() for p in col.sources])
+        starts = np.linspace(0, len(ys), min(BLOCKS, len(ys)) + 1).astype(int)
+        return [float(ys[a:b].mean()) for a, b in itertools.pairwise(starts)]
     rect = col.band
     return list(np.linspace(rect.top() + 20, rect.bottom() - 20, BLOCKS))
-
-
-def _block_means(kernel, rows, cols):
-    """The mean weight of each of rows x cols blocks of the kernel."""
-    row_parts = np.array_split(np.arange(kernel.shape[0]), rows)
-    col_parts = np.array_split(np.arange(kernel.shape[1]), cols)
-    with np.errstate(all="ignore"):
-        return np.array(
-            [[float(np.mean(kernel[np.ix_(r, c)])) for c in col_parts] for r in row_parts]
-        )
 
 
 def _column_tip(col: Column) -> str:
@@ -473,19 +474,24 @@ class NetworkCanvas(QGraphicsView):
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
 
-    def _set_segments(self, weights=None):
-        """Pair every Dense column with the unit-bearing column before it."""
+    def _set_segments(self, s=None):
+        """Pair every Dense column with the unit-bearing column before it, with its weights
+        from snapshot `s` (all of them, or block means for a big network)."""
+        weights = s.weights if s is not None else None
+        blocks = s.weight_blocks if s is not None else None
         segments, previous, dense = [], None, 0
         for col in self.columns:
             if not col.has_units:
                 continue
             if previous is not None and col.kind == "Dense":
-                kernel = None
+                kernel = means = None
                 if weights is not None and dense < len(weights):
                     kernel = weights[dense][0]
                     if kernel.shape != (previous.outputs, col.units):
                         kernel = None
-                segments.append((col.title, previous, col, kernel))
+                if blocks is not None and dense < len(blocks):
+                    means = blocks[dense]
+                segments.append((col.title, previous, col, kernel, means))
                 dense += 1
             previous = col
         self.edges.segments = segments
@@ -519,7 +525,7 @@ class NetworkCanvas(QGraphicsView):
     def show_snapshot(self, s):
         self.snapshot = s
         weights = s.weights
-        self._set_segments(weights)
+        self._set_segments(s)
         dense = 0
         relu = dict(zip(s.relu_layers, s.dead))
         for item in self.items:

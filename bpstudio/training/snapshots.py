@@ -22,6 +22,7 @@ from bpstudio.training.history import EPOCH_COLUMNS
 DOMAIN = 6.0
 GRID = 60
 UNIT_GRID = 24  # the resolution of each unit's own picture of the input plane
+BLOCKS = 6  # a network too big to copy sends each kernel as at most BLOCKS x BLOCKS means
 PROBE_SAMPLES = 512
 HIST_BINS = 30
 #: Networks with more parameters than this are drawn without their individual weights.
@@ -86,6 +87,9 @@ class Snapshot:
     #: kernel-gradient column on the last step.
     unit_grids: tuple | None = None
     unit_grads: tuple | None = None
+    #: For networks too big to copy: per Dense layer, the kernel's mean over each of
+    #: min(BLOCKS, inputs) x min(BLOCKS, units) blocks (see block_means).
+    weight_blocks: tuple | None = None
 
     def step_column(self, name) -> np.ndarray:
         return self.step_values[:, self.step_columns.index(name)]
@@ -158,8 +162,11 @@ class SnapshotMaker:
             [last.get(f"grad_norm/{layer.name}", math.nan) for layer in net.kernel_layers]
         )
         dead = tuple(net.dead_units())
-        weights = unit_grids = unit_grads = None
-        if net.count_params() <= MAX_DRAWN_WEIGHTS:
+        weights = unit_grids = unit_grads = blocks = None
+        if net.count_params() > MAX_DRAWN_WEIGHTS:
+            kernels = [layer.params["kernel"] for layer in net.layers if isinstance(layer, Dense)]
+            blocks = tuple(block_means(kernel) for kernel in kernels)
+        else:
             dense = [layer for layer in net.layers if isinstance(layer, Dense)]
             weights = tuple(
                 (
@@ -209,6 +216,7 @@ class SnapshotMaker:
             findings=tuple(diagnose(t.history, self._activations)),
             unit_grids=unit_grids,
             unit_grads=unit_grads,
+            weight_blocks=blocks,
         )
 
     def _probe_forward(self):
@@ -252,6 +260,18 @@ class SnapshotMaker:
             actual=np.asarray(ds.y_test).ravel(),
             regression=True,
         )
+
+
+def block_means(kernel: np.ndarray) -> np.ndarray:
+    """The mean weight of each block when the kernel's rows and columns are split into at
+    most BLOCKS nearly equal runs each."""
+    rows, cols = (min(BLOCKS, n) for n in kernel.shape)
+    row_starts = np.linspace(0, kernel.shape[0], rows + 1).astype(int)
+    col_starts = np.linspace(0, kernel.shape[1], cols + 1).astype(int)
+    with np.errstate(all="ignore"):
+        sums = np.add.reduceat(kernel, row_starts[:-1], axis=0)
+        sums = np.add.reduceat(sums, col_starts[:-1], axis=1)
+    return sums / np.outer(np.diff(row_starts), np.diff(col_starts))
 
 
 def _histogram(A, activation):

@@ -177,4 +177,17 @@ def test_a_wide_network_is_drawn_summarised(qtbot, make_window):
     window.step_action.trigger()
     wait_idle(qtbot, window)
     assert window.last_snapshot.weights is None  # too many to copy every snapshot
+    assert [b.shape for b in window.last_snapshot.weight_blocks] == [(6, 6), (6, 6), (6, 6)]
     canvas.grab()  # paints without error
+
+
+def test_block_means_summarise_a_kernel():
+    from bpstudio.training.snapshots import block_means
+
+    kernel = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(block_means(kernel), kernel)  # small: every weight
+    big = np.ones((784, 512))
+    big[:130] = -1.0  # the first block of rows: 784 / 6, rounded down
+    means = block_means(big)
+    assert means.shape == (6, 6)
+    assert means[0, 0] == -1 and means[1, 0] == 1
