@@ -225,6 +225,22 @@ class ColumnItem(QGraphicsObject):
                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                     col.labels[k],
                 )
+        values = self.canvas.overlay.get(col.title)
+        if values is not None:
+            self._paint_values(painter, values)
+
+    def _paint_values(self, painter, values):
+        """The inspector's number for each unit, on a small card above it."""
+        font = QFont(painter.font())
+        font.setPointSizeF(max(font.pointSizeF() - 1.5, 6))
+        painter.setFont(font)
+        for p, v in zip(self.col.sources, values):
+            rect = QRectF(p.x() - 27, p.y() - RADIUS - 15, 54, 14)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 255, 255, 230))
+            painter.drawRoundedRect(rect, 3, 3)
+            painter.setPen(QColor(theme.TEXT))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{float(v):.3g}")
 
     # ---------------------------------------------------------------- mouse
 
@@ -444,6 +460,9 @@ class NetworkCanvas(QGraphicsView):
         self.preview = UnitPreview()
         self.selected: int | None = None
         self.snapshot = None
+        #: The backprop inspector's numbers: column title -> one value per drawn unit
+        #: (per input feature in use for the input column).
+        self.overlay: dict[str, np.ndarray] = {}
         self.zoom = 1.0
         self.locked = False
 
@@ -542,6 +561,15 @@ class NetworkCanvas(QGraphicsView):
                     if other.col.has_units:
                         other.dead = item.dead if len(item.dead) == other.col.units else None
                         break
+            item.update()
+        self.edges.update()
+
+    def set_overlay(self, values: dict | None, highlight=None):
+        """Write `values` beside the units (None: clear) and emphasise one edge, given as
+        (layer, row, column)."""
+        self.overlay = dict(values or {})
+        self.edges.highlight = highlight
+        for item in self.items:
             item.update()
         self.edges.update()
 

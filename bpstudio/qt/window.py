@@ -39,6 +39,7 @@ from bpstudio.qt import theme
 from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controls import DatasetPanel, SettingsPanel
 from bpstudio.qt.dialogs import ClassroomDialog, CsvImportDialog
+from bpstudio.qt.inspector import BackpropInspectorDialog
 from bpstudio.qt.lesson import DiagnosisBanner, LessonPanel
 from bpstudio.qt.panels.dead_units import DeadUnitsPanel
 from bpstudio.qt.panels.gradients import GradientsPanel
@@ -131,6 +132,7 @@ class StudioWindow(QMainWindow):
         self.modified = False
         self.last_snapshot = None
         self.run_name = None
+        self.inspector = None
         self._classroom_hidden: set[str] = set()
         self.network_locked = False
         self._build_central()
@@ -352,6 +354,12 @@ class StudioWindow(QMainWindow):
             )
             for to, (label, _, tip) in NETWORK_EXPORTS.items()
         }
+        self.inspector_action = self._action(
+            "Backprop inspector…",
+            self.open_inspector,
+            ["Ctrl+I"],
+            "Follow one example through one backpropagation pass, step by step",
+        )
         self.undo_stack = QUndoStack(self)
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
@@ -397,6 +405,8 @@ class StudioWindow(QMainWindow):
         edit.addActions([self.delete_layer_action, self.more_units_action, self.fewer_units_action])
         train = bar.addMenu("&Training")
         train.addActions([self.play_action, self.step_action, self.epoch_action, self.reset_action])
+        train.addSeparator()
+        train.addAction(self.inspector_action)
         lesson_menu = bar.addMenu("&Lessons")
         self.lesson_actions = [
             lesson_menu.addAction(
@@ -633,6 +643,14 @@ class StudioWindow(QMainWindow):
         if ok:
             self.session.set_weight(layer, row, column, value)
             self.modified = True
+
+    def open_inspector(self):
+        """The backprop inspector for the network as it is now (training pauses)."""
+        if self.inspector is not None:
+            self.inspector.close()
+        self.inspector = BackpropInspectorDialog(self)
+        self.inspector.show()
+        return self.inspector
 
     def open_lesson(self, number):
         for lesson in lessons():
@@ -965,6 +983,9 @@ class StudioWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def _stop_session(self):
+        if self.inspector is not None:  # it follows the network of this session
+            self.inspector.close()
+            self.inspector = None
         if self.session is not None:
             self.session.snapshot_ready.disconnect(self.hub.offer)
             self.session.stop()

@@ -129,3 +129,39 @@ def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
     path = save_project(project, tmp_path / "bad.bpstudio")
     with pytest.raises(ProjectError, match="classroom"):
         load_project(path)
+
+
+def test_backprop_inspector_steps_through_one_pass(qtbot, make_window):
+    window = make_window()
+    window.epoch_action.trigger()
+    wait_idle(qtbot, window)
+    dialog = window.open_inspector()
+    canvas = window.network_panel.canvas
+    t = dialog.trace
+    # Forward: every unit shows its output; the input column the example's features.
+    np.testing.assert_array_equal(canvas.overlay["input"], t.x)
+    np.testing.assert_array_equal(canvas.overlay["dense_2"], t.layer("dense_2").a)
+    stages = dialog.stages()
+    assert [s[0] for s in stages] == ["forward", "backward", "backward", "backward", "update"]
+    # Backward, from the output down: after two stages the two top layers show dL/dz.
+    qtbot.mouseClick(dialog.next, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.next, Qt.MouseButton.LeftButton)
+    assert set(canvas.overlay) == {"dense_2", "dense_1"}
+    np.testing.assert_array_equal(canvas.overlay["dense_1"], t.layer("dense_1").dL_dz)
+    assert "Backward through dense_1" in dialog.stage_text.text()
+    # The chain rule for a chosen weight, and that weight stands out on the canvas.
+    dialog.layer.setCurrentText("dense_1")
+    dialog.row.setValue(3)
+    dialog.column.setValue(2)
+    assert canvas.edges.highlight == ("dense_1", 2, 1)
+    g = t.layer("dense_1").dL_dW[2, 1]
+    assert f"= {g:.4g}" in dialog.chain.text()
+    # Another example gives another pass.
+    dialog.example.setValue(5)
+    assert not np.array_equal(dialog.trace.x, t.x)
+    # Finite differences agree with backpropagation.
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    assert dialog.check_table.rowCount() == 3
+    assert dialog.worst_error < 1e-6 and "agree" in dialog.check_verdict.text()
+    dialog.close()
+    assert canvas.overlay == {}
