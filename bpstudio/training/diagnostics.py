@@ -17,6 +17,7 @@ from bpstudio.training.history import RunHistory
 #: First-to-last layer gradient ratios outside [VANISHING, EXPLODING] are called out.
 VANISHING = 1e-3
 EXPLODING = 1e3
+HUGE_GRADIENT = 1e4  # a gradient norm this large is exploding, whatever the ratio
 #: Steps looked at by the rules over the recent past, and the fewest they need.
 WINDOW = 50
 MIN_STEPS = 20
@@ -58,8 +59,13 @@ TITLES = {
 
 def gradient_flow(norms) -> tuple[float | None, str]:
     """The ratio of the first kernel layer's gradient norm to the last one's, and a verdict:
-    "vanishing", "exploding", "healthy", "zero" (no layer gets any gradient), or "unknown"
-    (fewer than two finite norms)."""
+    "vanishing", "exploding" (the ratio is huge, or some gradient is: HUGE_GRADIENT),
+    "healthy", "zero" (no layer gets any gradient), or "unknown" (fewer than two finite
+    norms)."""
+    finite = [float(n) for n in norms if math.isfinite(n)]
+    if finite and max(finite) > HUGE_GRADIENT:
+        first, last = float(norms[0]), float(norms[-1])
+        return (first / last if last and math.isfinite(first / last) else None), "exploding"
     if len(norms) < 2:
         return None, "unknown"
     first, last = float(norms[0]), float(norms[-1])

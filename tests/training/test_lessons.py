@@ -142,3 +142,14 @@ def test_the_other_rules_fire_on_runs_made_to_show_them(kind):
         ]
     trainer = run(project, epochs=3)
     assert kind in findings(trainer)
+
+
+def test_gradient_flow_names_what_the_bars_show():
+    from bpstudio.training.diagnostics import gradient_flow
+
+    assert gradient_flow([1e-5, 0.1]) == (pytest.approx(1e-4), "vanishing")
+    assert gradient_flow([0.2, 0.1])[1] == "healthy"
+    # Huge everywhere, even if the output layer's is the largest: exploding, not vanishing.
+    assert gradient_flow([1e60, 1e70])[1] == "exploding"
+    assert gradient_flow([0.0, 0.0]) == (0.0, "zero")
+    assert gradient_flow([float("nan"), 1.0]) == (None, "unknown")

@@ -126,6 +126,11 @@ class GradientsPanel(Panel):
 
 def _ratio_text(names, norms) -> str:
     ratio, verdict = gradient_flow(norms)
+    if verdict == "exploding":
+        return (
+            f"Gradients as large as <b>{np.nanmax(norms):.1e}</b>: <b>exploding gradients</b>. "
+            "Lower the learning rate, clip the gradients or add batch normalization."
+        )
     if ratio is None:
         return "The bars show the size of each layer's gradient on the latest step."
     text = "" if verdict == "zero" else f"First layer / last layer gradient: <b>{ratio:.2g}</b>. "
@@ -133,7 +138,6 @@ def _ratio_text(names, norms) -> str:
         text
         + {
             "vanishing": "The first layer barely learns: <b>vanishing gradients</b>.",
-            "exploding": "Gradients grow towards the input: <b>exploding gradients</b>.",
             "healthy": "Every layer gets a useful share of the gradient.",
             "zero": "No layer gets any gradient: the network has stopped learning (are all its "
             "ReLU units dead?).",
