@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
-from PySide6.QtCore import QSettings, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -41,6 +42,16 @@ def application() -> QApplication:
     return app
 
 
+class _FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print(f"first-paint {time.time():.4f}", flush=True)
+            obj.removeEventFilter(self)
+            obj.modified = False
+            QTimer.singleShot(0, obj.close)
+        return False
+
+
 def run_studio(path=None, on_ready=None, settings: QSettings | None = None) -> int:
     """Open the studio on `path` (or the first lesson) and run until it is closed.
 
@@ -65,6 +76,11 @@ def run_studio(path=None, on_ready=None, settings: QSettings | None = None) -> i
     heartbeat.timeout.connect(lambda: None)
     if on_ready is not None:
         QTimer.singleShot(0, lambda: on_ready(window))
+    if os.environ.get("BPSTUDIO_STARTUP_PROBE"):
+        # For measuring startup (packaging/smoke_test.sh): say when the window is first
+        # painted, as a Unix time, and leave.
+        probe = _FirstPaint(window)
+        window.installEventFilter(probe)
     code = app.exec()
     heartbeat.stop()
     window.deleteLater()
