@@ -287,21 +287,27 @@ class BuilderPanel(Panel):
         bar.addStretch(1)
         for button in (self.undo_button, self.redo_button, self.fit_button):
             bar.addWidget(button)
-        side = QWidget()
-        side.setMaximumWidth(260)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.inspector)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.analysis)
-        side_layout.addWidget(scroll, 1)
-        split = QSplitter()
+        # Below the canvas, which takes the whole width: the selected layer's settings and
+        # the analysis side by side (a network is wider than tall).
+        below = QWidget()
+        below_layout = QHBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        inspector_scroll = QScrollArea()
+        inspector_scroll.setWidgetResizable(True)
+        inspector_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        inspector_scroll.setWidget(self.inspector)
+        analysis_scroll = QScrollArea()
+        analysis_scroll.setWidgetResizable(True)
+        analysis_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        analysis_scroll.setWidget(self.analysis)
+        below_layout.addWidget(inspector_scroll, 1)
+        below_layout.addWidget(analysis_scroll, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.canvas)
-        split.addWidget(side)
-        split.setStretchFactor(0, 1)
-        split.setSizes([800, 220])
+        split.addWidget(below)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([600, 190])
         split.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -372,9 +378,17 @@ class BuilderPanel(Panel):
                 units=len(all_names),
                 lines=(f"{len(names)} of {len(all_names)} features",),
                 labels=all_names,
+                toggles=True,
                 disabled=tuple(f not in names for f in all_names),
             )
-        return Column(-1, "input", "input", len(names), (f"{len(names)} features",))
+        return Column(
+            -1,
+            "input",
+            "input",
+            len(names),
+            (f"{len(names)} features",),
+            labels=names if len(names) <= 16 else (),
+        )
 
     def _on_snapshot_ready(self, snapshot):
         self.canvas.show_snapshot(snapshot)
@@ -463,7 +477,7 @@ def _who(names) -> str:
 
 def _column_lines(config, row) -> tuple[str, ...]:
     kind = config["class"]
-    shape = (f"shape (None, {row['output_shape'][1]})", f"{row['parameters']:,} params")
+    shape = (f"(None, {row['output_shape'][1]})", f"{row['parameters']:,} params")
     if kind == "Dense":
         units = row["output_shape"][1]
         activation = _name(config.get("activation", "linear"))

@@ -59,6 +59,8 @@ class Column:
     removable: bool = False
     resizable: bool = False
     labels: tuple = ()  # input feature names, by unit
+    toggles: bool = False  # clicking an input feature turns it on or off (2-D data)
+    room: float = 118.0  # the width its text may take without running into its neighbours
     disabled: tuple = ()  # input features not in use (2-D data), drawn faded
 
     @property
@@ -83,7 +85,9 @@ class Column:
 
 def layout(columns: list[Column], height: float) -> float:
     """Place the columns left to right and their units top to bottom; returns the width."""
-    x = 60.0
+    # Room on the left for the input features' names, if they are long.
+    longest = max((len(name) for name in columns[0].labels), default=0) if columns else 0
+    x = 60.0 if longest <= 7 else 130.0
     middle = TOP + height / 2
     for i, col in enumerate(columns):
         if i:
@@ -92,12 +96,15 @@ def layout(columns: list[Column], height: float) -> float:
         col.positions, col.band, col.bar = [], None, None
         if not col.has_units:
             col.bar = QRectF(x - 13, TOP + 10, 26, height - 20)
-        elif col.units > MAX_DRAWN_UNITS and not col.labels:
+        elif col.units > MAX_DRAWN_UNITS and not col.toggles:
             col.band = QRectF(x - 16, TOP, 32, height)
         else:
             n = col.units
             y0 = middle - UNIT_GAP * (n - 1) / 2
             col.positions = [QPointF(x, y0 + k * UNIT_GAP) for k in range(n)]
+    for i, col in enumerate(columns):
+        gaps = [abs(col.x - columns[j].x) for j in (i - 1, i + 1) if 0 <= j < len(columns)]
+        col.room = min([TEXT_WIDTH, *(g - 6 for g in gaps)])
     return x + 70
 
 
@@ -115,7 +122,8 @@ class ColumnItem(QGraphicsObject):
         self.hover_unit = None
 
     def boundingRect(self):
-        return QRectF(self.col.x - 70, 0, 140, TOP + self.height + 62)
+        left = 0 if self.col.kind == "input" else self.col.x - 70
+        return QRectF(left, 0, self.col.x + 70 - left, TOP + self.height + 62)
 
     def buttons(self) -> dict[str, QRectF]:
         """The clickable controls above the column: add/remove units, remove the layer."""
@@ -157,8 +165,8 @@ class ColumnItem(QGraphicsObject):
         painter.setPen(QColor("#3c4043"))
         metrics = painter.fontMetrics()
         for row, text in enumerate(col.lines):
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, TEXT_WIDTH)
-            rect = QRectF(col.x - TEXT_WIDTH / 2, TOP + self.height + 6 + 16 * row, TEXT_WIDTH, 16)
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(col.room))
+            rect = QRectF(col.x - col.room / 2, TOP + self.height + 6 + 16 * row, col.room, 16)
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_bar(self, painter):
@@ -218,12 +226,16 @@ class ColumnItem(QGraphicsObject):
                 d = RADIUS * 0.7
                 painter.drawLine(p + QPointF(-d, -d), p + QPointF(d, d))
                 painter.drawLine(p + QPointF(-d, d), p + QPointF(d, -d))
-            if col.labels:
+            if k < len(col.labels):
                 painter.setPen(QColor("#bdc1c6" if faded else theme.TEXT))
+                room = p.x() - RADIUS - 8
+                name = painter.fontMetrics().elidedText(
+                    col.labels[k], Qt.TextElideMode.ElideMiddle, int(room)
+                )
                 painter.drawText(
-                    QRectF(p.x() - 70, p.y() - 9, 70 - RADIUS - 4, 18),
+                    QRectF(2, p.y() - 9, room, 18),
                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                    col.labels[k],
+                    name,
                 )
         values = self.canvas.overlay.get(col.title)
         if values is not None:
@@ -252,7 +264,7 @@ class ColumnItem(QGraphicsObject):
                 event.accept()
                 return
         unit = self.col.unit_at(pos)
-        if self.col.kind == "input" and unit is not None and self.col.labels:
+        if self.col.kind == "input" and unit is not None and self.col.toggles:
             self.canvas.feature_toggled.emit(self.col.labels[unit])
         elif self.col.index >= 0:
             self.canvas.select(self.col.index)

@@ -32,11 +32,14 @@ def _size(text):
     return int(m[1]), int(m[2])
 
 
-def render(project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True, fix=None):
+def render(
+    project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True, fix=None, prepare=None
+):
     """Train `project` for `epochs` epochs headless, then save a PNG of the window (or a
     panel) at `size`. With `fix` (a lesson's fix, counted from 1), train the lesson as given,
-    then run again with that fix for as long, and show the two runs compared. Returns the
-    path written."""
+    then run again with that fix for as long, and show the two runs compared. `prepare`
+    (window) -> widget or None runs last, to set the scene (select a layer, open a dialog);
+    a widget it returns is what is pictured. Returns the path written."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
@@ -90,6 +93,10 @@ def render(project, out, epochs=0, size=(1600, 1000), panel=None, quiet=True, fi
             widget = window.docks[panel].widget()
         elif panel:
             widget = window.panels[panel]
+        if prepare is not None:
+            widget = prepare(window) or widget
+            for _ in range(3):
+                app.processEvents()
         pixmap = widget.grab()
         window.modified = False
         window.close()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSlider,
     QStyle,
     QToolBar,
@@ -48,6 +49,7 @@ from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.panels.output import OutputPanel
 from bpstudio.qt.panels.runs import RunsPanel
 from bpstudio.qt.session import TrainingSession
+from bpstudio.training.datasets import DatasetRecipe
 from bpstudio.training.editing import EditError, describe_reset, rebuild
 from bpstudio.training.export import ExportError, export_project
 from bpstudio.training.lessons import apply_fix, lessons
@@ -193,9 +195,17 @@ class StudioWindow(QMainWindow):
         layout.addWidget(self.network_panel, 1)
         self.setCentralWidget(central)
 
-    def _dock(self, title, widget, area, name):
+    def _dock(self, title, widget, area, name, scroll=False):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{name}-dock")
+        if scroll:  # a form that may be taller than the room left for it
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QFrame.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            area_widget.setMinimumWidth(widget.sizeHint().width() + 16)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -214,8 +224,10 @@ class StudioWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
-            "dataset": self._dock("Data", self.dataset_panel, left, "dataset"),
-            "settings": self._dock("Training settings", self.settings_panel, left, "settings"),
+            "dataset": self._dock("Data", self.dataset_panel, left, "dataset", scroll=True),
+            "settings": self._dock(
+                "Training settings", self.settings_panel, left, "settings", scroll=True
+            ),
             "output": self._dock("Output", self.output_panel, right, "output"),
             "loss": self._dock("Loss", self.loss_panel, right, "loss"),
             "gradients": self._dock("Gradients", self.gradients_panel, bottom, "gradients"),
@@ -583,19 +595,18 @@ class StudioWindow(QMainWindow):
         if not path:
             return
         dialog = CsvImportDialog(path, self)
-        if dialog.exec() != CsvImportDialog.DialogCode.Accepted:
-            return
-        self._restructure(
-            lambda p: (
-                setattr(p, "table", dialog.table),
-                setattr(
-                    p,
-                    "dataset",
-                    type(p.dataset)("csv", train_ratio=p.dataset.train_ratio, seed=p.dataset.seed),
-                ),
-            ),
-            f"Imported {Path(path).name}",
-        )
+        if dialog.exec() == CsvImportDialog.DialogCode.Accepted:
+            self.use_table(dialog.table, Path(path).name)
+
+    def use_table(self, table, name) -> bool:
+        """Train on imported data from now on; the output layer follows its task."""
+
+        def change(project):
+            project.table = table
+            recipe = project.dataset
+            project.dataset = DatasetRecipe("csv", train_ratio=recipe.train_ratio, seed=recipe.seed)
+
+        return self._restructure(change, f"Imported {name}")
 
     # ------------------------------------------------------------------ network edits
 

@@ -174,6 +174,11 @@ class OutputPanel(Panel):
         self.matrix.setImage(share, levels=(0, 1), autoLevels=False)
         k = len(m)
         self.matrix.setRect(-0.5, -0.5, k, k)
+        # The classes by name on both axes, and nothing but the matrix in view.
+        ticks = [[(i, str(name)) for i, name in enumerate(out.class_names[:k])]]
+        self.matrix_plot.getAxis("bottom").setTicks(ticks)
+        self.matrix_plot.getAxis("left").setTicks(ticks)
+        self.matrix_plot.setRange(xRange=(-0.5, k - 0.5), yRange=(-0.5, k - 0.5), padding=0.02)
         while len(self.matrix_labels) < k * k:
             label = pg.TextItem(anchor=(0.5, 0.5), color=theme.TEXT)
             self.matrix_plot.addItem(label)
