@@ -147,7 +147,12 @@ class ColumnItem(QGraphicsObject):
         title.setBold(True)
         painter.setFont(title)
         painter.setPen(QColor(theme.TEXT))
-        painter.drawText(QRectF(col.x - 68, 2, 136, 18), Qt.AlignmentFlag.AlignCenter, col.title)
+        title_text = painter.fontMetrics().elidedText(
+            col.title, Qt.TextElideMode.ElideMiddle, int(col.room)
+        )
+        painter.drawText(
+            QRectF(col.x - col.room / 2, 2, col.room, 18), Qt.AlignmentFlag.AlignCenter, title_text
+        )
         painter.setFont(self.canvas.font())
         for name, rect in self.buttons().items():
             painter.setPen(QPen(QColor("#5f6368"), 1))

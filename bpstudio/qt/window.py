@@ -605,6 +605,7 @@ class StudioWindow(QMainWindow):
             project.table = table
             recipe = project.dataset
             project.dataset = DatasetRecipe("csv", train_ratio=recipe.train_ratio, seed=recipe.seed)
+            project.weights = None  # new data, new start
 
         return self._restructure(change, f"Imported {name}")
 
@@ -837,11 +838,22 @@ class StudioWindow(QMainWindow):
             str(Path(self._last_folder()) / "studio.png"),
             "PNG images (*.png)",
         )
-        if path:
-            try:
-                self.export_window(path)
-            except OSError as exc:
-                self._show_error("The picture was not saved", str(exc))
+        if not path:
+            return
+        width = self._ask_width(self.width())
+        if width is None:
+            return
+        try:
+            self.export_window(path, width)
+        except OSError as exc:
+            self._show_error("The picture was not saved", str(exc))
+
+    def _ask_width(self, current):
+        """The width in pixels a PNG should have (for tutorials and slides); None: cancelled."""
+        width, ok = QInputDialog.getInt(
+            self, "Picture width", "Width of the PNG in pixels:", current, 200, 8000, 10
+        )
+        return width if ok else None
 
     def export_panel_dialog(self, name):
         panel = self.panels[name]
@@ -858,8 +870,13 @@ class StudioWindow(QMainWindow):
             return
         if not Path(path).suffix:
             path += "." + chosen.split("*.")[-1].rstrip(")")
+        width = None
+        if Path(path).suffix.lower() == ".png":
+            width = self._ask_width(panel.width())
+            if width is None:
+                return
         try:
-            panel.export(path)
+            panel.export(path, width)
         except (OSError, ValueError) as exc:
             self._show_error("The panel was not exported", str(exc))
 

@@ -268,3 +268,36 @@ def test_keyboard_shortcuts(qtbot, make_window):
     qtbot.keyClick(window, Qt.Key.Key_F7)
     wait_idle(qtbot, window)
     assert window.session.trainer.step_count == 25
+
+
+def test_export_dialogs_ask_for_the_width_of_a_png(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtGui import QImage
+
+    window = make_window()
+    monkeypatch.setattr(
+        "bpstudio.qt.window.QFileDialog.getSaveFileName",
+        lambda *a, **k: (str(tmp_path / "shot.png"), "PNG images (*.png)"),
+    )
+    monkeypatch.setattr("bpstudio.qt.window.QInputDialog.getInt", lambda *a, **k: (640, True))
+    window.export_window_dialog()
+    assert QImage(str(tmp_path / "shot.png")).width() == 640
+    window.export_panel_dialog("loss")
+    assert QImage(str(tmp_path / "shot.png")).width() == 640
+
+
+def test_csv_data_replaces_the_dataset_and_the_output_follows(qtbot, make_window):
+    from pathlib import Path
+
+    from bpstudio.training.csvdata import read_csv
+
+    csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
+    window = make_window()
+    assert window.use_table(read_csv(csv, target="result"), csv.name)
+    assert window.project.dataset.name == "csv"
+    assert window.session.trainer.net.input_dim == 3
+    window.epoch_action.trigger()
+    wait_idle(qtbot, window)
+    assert window.last_snapshot.output.kind == "confusion"
+    assert window.last_snapshot.output.class_names == ("fail", "pass")
+    inputs = window.network_panel.canvas.columns[0]
+    assert inputs.labels == ("hours_studied", "hours_slept", "practice_tests")
