@@ -727,7 +727,15 @@ class StudioWindow(QMainWindow):
         self.modified = True
 
     def reset(self):
+        """Start again from the same initial weights with the current settings; the run so
+        far is kept for Compare runs (change one setting, Reset: a fair comparison)."""
+        try:
+            project = self.capture()
+        except TimeoutError as exc:
+            self._show_error("Training was not reset", str(exc))
+            return
         self.session.reset()
+        self.runs_panel.set_runs(list(project.runs))
         self.banner.hide()
         self.diagnosis.reset()
         self._update_play_action(False)

@@ -2,7 +2,8 @@
 
 Members: project.json (settings; see resources/project.schema.json and
 docs/project-format.md), and optional NumPy members weights.npz (current weights),
-history.npz (the runs' recorded series) and data.npz (imported CSV data). Written
+history.npz (the runs' recorded series), runs.npz (each run's final weights) and data.npz
+(imported CSV data). Written
 deterministically (fixed timestamps and order) and atomically; read without pickle, with
 every member's name and size checked before anything is decompressed.
 """
@@ -36,6 +37,7 @@ MEMBER_LIMITS = {
     "project.json": 4 * 2**20,
     "weights.npz": 200 * 2**20,
     "history.npz": 200 * 2**20,
+    "runs.npz": 400 * 2**20,
     "data.npz": 200 * 2**20,
 }
 MAX_ARRAYS = 2000
@@ -55,6 +57,7 @@ class RunRecord:
     history: RunHistory
     name: str = ""
     settings: dict = field(default_factory=dict)
+    weights: dict | None = None  # where the run ended, by name as Sequential.get_weights()
 
     def metadata(self) -> dict:
         final = self.history.epochs.last() or {}
@@ -180,11 +183,16 @@ class Project:
             current = [r for r in self.runs if r.history is trainer.history]
             if current:
                 current[0].settings = trainer.hyperparameters()
+                current[0].weights = self.weights
             else:
                 run_id = max((r.id for r in self.runs), default=-1) + 1
                 current = [
                     RunRecord(
-                        run_id, trainer.history, f"Run {run_id + 1}", trainer.hyperparameters()
+                        run_id,
+                        trainer.history,
+                        f"Run {run_id + 1}",
+                        trainer.hyperparameters(),
+                        self.weights,
                     )
                 ]
                 self.runs.append(current[0])
@@ -260,6 +268,14 @@ def project_bytes(project: Project) -> bytes:
             arrays.update(run.history.steps.to_arrays(f"run{run.id}/step_"))
             arrays.update(run.history.epochs.to_arrays(f"run{run.id}/epoch_"))
         members["history.npz"] = _npz_bytes(arrays)
+        final = {
+            f"run{run.id}/{name}": array
+            for run in project.runs
+            if run.weights is not None
+            for name, array in run.weights.items()
+        }
+        if final:
+            members["runs.npz"] = _npz_bytes(final)
     if project.table is not None:
         members["data.npz"] = _npz_bytes({"X": project.table.X, "y": project.table.y})
     buf = io.BytesIO()
@@ -420,7 +436,7 @@ def project_from_members(raw: dict[str, bytes], label: str) -> Project:
         raise ProjectError(f"{label}: project.json at {where}: {_short(e.message)}")
     arrays = {
         name: _read_npz(raw[name], f"{label}: {name}")
-        for name in ("weights.npz", "history.npz", "data.npz")
+        for name in ("weights.npz", "history.npz", "runs.npz", "data.npz")
         if name in raw
     }
     try:
@@ -486,8 +502,13 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         classroom=doc.get("classroom"),
     )
     history = arrays.get("history.npz", {})
+    final = arrays.get("runs.npz", {})
     for meta in doc.get("runs", []):
-        project.runs.append(_run_from(meta, history, label))
+        run = _run_from(meta, history, label)
+        prefix = f"run{run.id}/"
+        weights = {k[len(prefix) :]: v for k, v in final.items() if k.startswith(prefix)}
+        run.weights = weights or None
+        project.runs.append(run)
     # Build once now, so that anything that does not fit together is found at load time.
     project.build_network()
     return project

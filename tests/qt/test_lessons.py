@@ -165,3 +165,21 @@ def test_backprop_inspector_steps_through_one_pass(qtbot, make_window):
     assert dialog.worst_error < 1e-6 and "agree" in dialog.check_verdict.text()
     dialog.close()
     assert canvas.overlay == {}
+
+
+def test_reset_keeps_the_run_and_starts_from_the_same_weights(qtbot, make_window):
+    window = make_window()
+    start = window.session.trainer.net.get_weights()
+    train_epochs(qtbot, window, 2)
+    window.settings_panel.changed.emit({"learning_rate": 0.3})  # one change
+    window.reset()
+    wait_idle(qtbot, window)
+    trainer = window.session.trainer
+    assert trainer.step_count == 0
+    for key, value in start.items():
+        np.testing.assert_array_equal(trainer.net.get_weights()[key], value)
+    assert [r.name for r in window.project.runs] == ["Run 1"]
+    assert window.project.runs[0].weights is not None
+    assert window.runs_panel.checked() == [LIVE, "Run 1"]
+    train_epochs(qtbot, window, 1)
+    assert trainer.net.optimizer.learning_rate == 0.3

@@ -36,7 +36,8 @@ def test_round_trip_is_identical_and_keeps_everything(tmp_path):
     loaded = load_project(path)
     second = save_project(loaded, tmp_path / "q.bpstudio")
     with zipfile.ZipFile(path) as a, zipfile.ZipFile(second) as b:
-        assert a.namelist() == b.namelist() == ["project.json", "weights.npz", "history.npz"]
+        assert a.namelist() == b.namelist()
+        assert a.namelist() == ["project.json", "weights.npz", "history.npz", "runs.npz"]
         for name in a.namelist():
             assert a.read(name) == b.read(name)
     net = loaded.build_network()
@@ -46,6 +47,9 @@ def test_round_trip_is_identical_and_keeps_everything(tmp_path):
     np.testing.assert_array_equal(run.history.steps.values, t.history.steps.values)
     assert run.history.events == t.history.events
     assert net.optimizer.learning_rate == 0.1 and loaded.steps == 100
+    # Each run keeps where it ended.
+    for k, v in t.net.get_weights().items():
+        np.testing.assert_array_equal(run.weights[k], v)
 
 
 def test_training_continues_where_it_was_saved(tmp_path):
