@@ -81,7 +81,7 @@ def gui_run(project_path, seconds):
     )
     window.resize(1600, 1000)
     window.show()
-    lateness, memory, last = [], [], [None]
+    lateness, memory, progress, last = [], [], [], [None]
     marks = {}
 
     def tick():
@@ -98,6 +98,7 @@ def gui_run(project_path, seconds):
 
     def sample():
         memory.append(rss_mb())
+        progress.append((time.perf_counter(), window.session.trainer.step_count))
 
     def stop():
         marks["end"] = time.perf_counter()
@@ -124,6 +125,7 @@ def gui_run(project_path, seconds):
         "refresh Hz": (marks["drawn_end"] - marks["drawn"]) / elapsed,
         "steps/s in GUI": (marks["steps_end"] - marks["steps"]) / elapsed,
         "memory": memory,
+        "progress": progress,
     }
 
 
@@ -159,6 +161,7 @@ def main(argv=None):
     rate = statistics.mean([headless, headless_after])
     launch = first_window()
     memory = gui.pop("memory")
+    progress = gui.pop("progress")
     quarter = max(len(memory) // 4, 1)
     results = {
         **gui,
@@ -177,6 +180,14 @@ def main(argv=None):
             )
         print(f"{key:<20}{value:>12.3f}{verdict}")
     print(f"first window, each run (s): {', '.join(f'{t:.2f}' for t in launch)}")
+    window = min(60, len(progress) // 3)  # seconds compared at the start and at the end
+    if window >= 2:
+        (t0, s0), (t1, s1) = progress[2], progress[2 + window]
+        (t2, s2), (t3, s3) = progress[-1 - window], progress[-1]
+        print(
+            f"steps/s over the first {window} s {(s1 - s0) / (t1 - t0):,.0f}, "
+            f"over the last {window} s {(s3 - s2) / (t3 - t2):,.0f}"
+        )
     print(
         f"memory (RSS MB) each second: first {memory[0]:.0f}, after a quarter "
         f"{memory[quarter]:.0f}, half {memory[len(memory) // 2]:.0f}, last {memory[-1]:.0f}; "

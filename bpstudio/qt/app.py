@@ -76,7 +76,10 @@ def run_studio(path=None, on_ready=None, settings: QSettings | None = None) -> i
     heartbeat.timeout.connect(lambda: None)
     if on_ready is not None:
         QTimer.singleShot(0, lambda: on_ready(window))
-    if os.environ.get("BPSTUDIO_STARTUP_PROBE"):
+    if not os.environ.get("BPSTUDIO_STARTUP_PROBE"):
+        # Work a crashed session left behind is offered once the window is up.
+        QTimer.singleShot(0, window.offer_recovery)
+    else:
         # For measuring startup (packaging/smoke_test.sh): say when the window is first
         # painted, as a Unix time, and leave.
         probe = _FirstPaint(window)

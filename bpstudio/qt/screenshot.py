@@ -54,7 +54,7 @@ def render(
     with tempfile.TemporaryDirectory() as folder:
         # A fresh settings file: the user's own window layout must not change the picture.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
-        window = StudioWindow(project, settings=settings)
+        window = StudioWindow(project, settings=settings, autosave_dir=Path(folder) / "autosave")
         window.resize(*size)
         window.show()
         bar = tqdm(

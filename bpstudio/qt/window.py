@@ -4,12 +4,15 @@ to play, pause and step, and the File, Lessons, View and Help menus."""
 from __future__ import annotations
 
 import copy
+import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import (
     QObject,
     QSettings,
+    QStandardPaths,
     Qt,
     QTimer,
     Signal,
@@ -49,6 +52,7 @@ from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.panels.output import OutputPanel
 from bpstudio.qt.panels.runs import RunsPanel
 from bpstudio.qt.session import TrainingSession
+from bpstudio.training.autosave import DEFAULT_INTERVAL, Autosaver, recoverable
 from bpstudio.training.datasets import DatasetRecipe
 from bpstudio.training.editing import EditError, describe_reset, rebuild
 from bpstudio.training.export import ExportError, export_project
@@ -117,7 +121,11 @@ class SnapshotHub(QObject):
 
 class StudioWindow(QMainWindow):
     def __init__(
-        self, project: Project | None = None, path=None, settings: QSettings | None = None
+        self,
+        project: Project | None = None,
+        path=None,
+        settings: QSettings | None = None,
+        autosave_dir=None,
     ):
         super().__init__()
         self.settings = (
@@ -131,12 +139,19 @@ class StudioWindow(QMainWindow):
         self.session: TrainingSession | None = None
         self.project: Project | None = None
         self.path: Path | None = None
+        self._edits = 0  # changes made, for autosave to notice the ones that train nothing
         self.modified = False
         self.last_snapshot = None
         self.run_name = None
         self.inspector = None
         self._classroom_hidden: set[str] = set()
         self.network_locked = False
+        self.autosaver = Autosaver(autosave_dir or default_autosave_dir())
+        self._autosaved_state = None
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave)
+        seconds = float(os.environ.get("BPSTUDIO_AUTOSAVE_SECONDS", DEFAULT_INTERVAL))
+        self.autosave_timer.start(int(seconds * 1000))
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -701,6 +716,7 @@ class StudioWindow(QMainWindow):
         path = self.path
         if self.open_project(project, path, keep_undo=keep_undo):
             self.modified = True
+            self.autosave(force=True)  # every structural change is kept at once
             self.statusBar().showMessage(message + (f"; {note}" if note else ""), 8000)
             return True
         return False
@@ -952,6 +968,84 @@ class StudioWindow(QMainWindow):
         mode = " (classroom mode)" if self.project.classroom else ""
         self.setWindowTitle(f"{name}{mode} — Backprop Studio")
 
+    # ------------------------------------------------------------------ autosave
+
+    @property
+    def modified(self) -> bool:
+        """True when the project has changes that are not saved to its file."""
+        return self._modified
+
+    @modified.setter
+    def modified(self, value: bool):
+        self._modified = bool(value)
+        if value:
+            self._edits += 1
+
+    def _autosave_state(self):
+        trainer = self.session.trainer
+        return (
+            id(self.project),
+            trainer.run_number,
+            trainer.step_count,
+            self.undo_stack.index(),
+            self._edits,
+        )
+
+    def autosave(self, force=False) -> bool:
+        """Save the open project to the autosave folder (atomically) if anything changed
+        since the last autosave; training goes on. True if it saved."""
+        if self.session is None:
+            return False
+        if not force and self._autosave_state() == self._autosaved_state:
+            return False
+        playing = self.session.playing
+        try:
+            project = self.capture()
+            if playing:
+                self.session.play()
+                self._update_play_action(True)
+            self.autosaver.save(project, self.path)
+        except (TimeoutError, ProjectError) as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            return False
+        self._autosaved_state = self._autosave_state()
+        return True
+
+    def offer_recovery(self) -> bool:
+        """If a session ended without closing (a crash, kill -9, a power cut), offer its
+        autosave. True if a project was recovered."""
+        found = [r for r in recoverable(self.autosaver.folder) if r.path != self.autosaver.path]
+        if not found:
+            return False
+        latest = found[0]
+        when = time.strftime("%H:%M on %d %b", time.localtime(latest.saved_at))
+        more = f" ({len(found) - 1} older autosaves are kept too.)" if len(found) > 1 else ""
+        answer = QMessageBox.question(
+            self,
+            "Recover unsaved work?",
+            f"Backprop Studio did not close properly last time. “{latest.name}” was autosaved "
+            f"at {when}, after {latest.steps:,} training steps.\n\nRecover it?{more}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            latest.discard()
+            return False
+        try:
+            project = latest.load()
+        except ProjectError as exc:
+            self._show_error("The autosave cannot be read", str(exc))
+            return False
+        original = (
+            latest.original if latest.original and Path(latest.original).parent.is_dir() else None
+        )
+        if not self.open_project(project, original):
+            return False
+        self.modified = True  # recovered work is not saved yet
+        latest.discard()
+        self.statusBar().showMessage(f"Recovered “{latest.name}” from the autosave", 8000)
+        return True
+
     # ------------------------------------------------------------------ classroom mode
 
     def classroom_dialog(self):
@@ -1035,7 +1129,9 @@ class StudioWindow(QMainWindow):
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.autosave_timer.stop()
         self._stop_session()
+        self.autosaver.discard()  # a clean exit: nothing to recover
         event.accept()
 
 
@@ -1064,6 +1160,12 @@ def _output_note(dataset) -> str:
         f"Its size and activation follow the task: {dataset.output_activation} for {what}, "
         f"with {dataset.loss.replace('_', ' ')} loss."
     )
+
+
+def default_autosave_dir() -> Path:
+    """Where autosaves go: the platform's folder for application data."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".bpstudio") / "autosave"
 
 
 def _first_lesson() -> Project:

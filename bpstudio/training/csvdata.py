@@ -125,6 +125,8 @@ def _rows(text, name):
             rows.append((reader.line_num, [c.strip() for c in cells]))
     except csv.Error as exc:
         raise CsvError(f"{name}, line {reader.line_num}: {exc}") from None
+    if not rows:
+        raise CsvError(f"{name} holds no values, only empty lines and fields")
     for line, cells in rows:
         if len(cells) != len(rows[0][1]):
             raise CsvError(

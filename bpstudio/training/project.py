@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +42,21 @@ MEMBER_LIMITS = {
     "data.npz": 200 * 2**20,
 }
 MAX_ARRAYS = 2000
+MAX_MESSAGE = 300
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,200}$")
 
 
 class ProjectError(Exception):
-    """A project that cannot be read, written or built; the message says what and where."""
+    """A project that cannot be read, written or built; the message says what and where, on
+    one line of at most MAX_MESSAGE characters (a damaged file can make a library quote
+    kilobytes of garbage)."""
+
+    def __init__(self, message):
+        message = " ".join(str(message).split())
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
+        super().__init__(message)
 
 
 @dataclass
@@ -179,7 +189,7 @@ class Project:
         self.layers = [layer.get_config() for layer in net.layers]
         self.optimizer = net.optimizer.get_config()
         self.batch_size = trainer.batch_size
-        if net.steps:
+        if len(trainer.history.steps):  # a run that has trained (not only carried weights)
             current = [r for r in self.runs if r.history is trainer.history]
             if current:
                 current[0].settings = trainer.hyperparameters()
@@ -301,13 +311,20 @@ def save_project(project: Project, path) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        _remove(tmp)
         reason = exc.strerror or str(exc)
         raise ProjectError(
             f"could not save {path.name}: {reason}; the previous file is untouched"
         ) from None
+    except BaseException:  # interrupted mid-write: no half file left behind
+        _remove(tmp)
+        raise
     return path
+
+
+def _remove(tmp):
+    if tmp is not None and os.path.exists(tmp):
+        os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------- reading
@@ -379,7 +396,7 @@ def _read_npz(data: bytes, label: str) -> dict[str, np.ndarray]:
                 arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
         except ProjectError:
             raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
             raise ProjectError(f"{label}: array {name!r} cannot be read ({exc})") from None
     return arrays
 
@@ -404,6 +421,7 @@ def load_project(path) -> Project:
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
+        zlib.error,
         EOFError,
         ValueError,
         NotImplementedError,
@@ -510,7 +528,10 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         run.weights = weights or None
         project.runs.append(run)
     # Build once now, so that anything that does not fit together is found at load time.
-    project.build_network()
+    try:
+        project.build_network()
+    except ProjectError as exc:
+        raise ProjectError(f"{label}: {exc}") from None
     return project
 
 

@@ -175,7 +175,10 @@ class SnapshotMaker:
                 )
                 for layer in dense
             )
-            unit_grads = tuple(np.sqrt((layer.grads["kernel"] ** 2).sum(axis=0)) for layer in dense)
+            with np.errstate(all="ignore"):  # an exploding run's gradients overflow here
+                unit_grads = tuple(
+                    np.sqrt((layer.grads["kernel"] ** 2).sum(axis=0)) for layer in dense
+                )
             if self.grid_inputs is not None:
                 with np.errstate(all="ignore"):
                     net._forward(self.unit_grid_inputs, training=False)

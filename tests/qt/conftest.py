@@ -24,7 +24,7 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, settings, monkeypatch):
+def make_window(qtbot, settings, monkeypatch, tmp_path):
     """A shown studio window on a project (default: the first lesson), ready to use."""
     from bpstudio.qt.window import StudioWindow
 
@@ -34,7 +34,7 @@ def make_window(qtbot, settings, monkeypatch):
     windows = []
 
     def make(project=None, path=None):
-        window = StudioWindow(project, path, settings=settings)
+        window = StudioWindow(project, path, settings=settings, autosave_dir=tmp_path / "autosave")
         qtbot.addWidget(window)
         window.show()
         qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)

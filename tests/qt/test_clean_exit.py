@@ -50,7 +50,12 @@ def test_closing_mid_training_exits_cleanly(run, tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        # A data folder of its own: no autosave of another session can ask to be recovered.
+        env={
+            **__import__("os").environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        },
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "event loop returned 0" in result.stdout

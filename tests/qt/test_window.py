@@ -301,3 +301,44 @@ def test_csv_data_replaces_the_dataset_and_the_output_follows(qtbot, make_window
     assert window.last_snapshot.output.class_names == ("fail", "pass")
     inputs = window.network_panel.canvas.columns[0]
     assert inputs.labels == ("hours_studied", "hours_slept", "practice_tests")
+
+
+def test_a_failed_save_says_so_and_keeps_the_work_unsaved(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    import os
+
+    window = make_window()
+    path = tmp_path / "mine.bpstudio"
+    assert window._save_to(path)
+    before = path.read_bytes()
+    window.epoch_action.trigger()
+    wait_idle(qtbot, window)
+    window.modified = True
+    shown = []
+    monkeypatch.setattr(
+        window, "_show_error", lambda title, message, detail=None: shown.append(message)
+    )
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert not window.save()
+    assert "No space left on device; the previous file is untouched" in shown[0]
+    assert window.modified and path.read_bytes() == before
+
+
+def test_resizing_a_relu_layer_restarts_its_dead_unit_timeline(qtbot, make_window):
+    project = Project(
+        dataset=DatasetRecipe("circle", n_samples=100),
+        layers=[dense(4, "relu"), dense(1, "sigmoid")],
+        optimizer={"name": "sgd", "learning_rate": 0.1},
+    )
+    window = make_window(project)
+    window.step_action.trigger()
+    wait_idle(qtbot, window)
+    window.network_panel.canvas.button_clicked(0, "+")  # 4 -> 5 units, same layer name
+    window.step_action.trigger()
+    wait_idle(qtbot, window)
+    assert window.dead_panel.timeline.image.shape[0] == 5

@@ -91,6 +91,35 @@ def test_save_is_atomic_when_the_write_fails(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+@pytest.mark.parametrize(
+    "target,error,message",
+    [
+        ("replace", PermissionError(13, "Permission denied"), "Permission denied"),
+        ("fdopen", OSError(28, "No space left on device"), "No space left on device"),
+        ("replace", KeyboardInterrupt(), None),
+    ],
+)
+def test_a_failed_save_leaves_the_previous_file_and_no_litter(
+    tmp_path, monkeypatch, target, error, message
+):
+    *_, path = trained(tmp_path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(os, target, broken)
+    if message is None:
+        with pytest.raises(KeyboardInterrupt):
+            save_project(first_network(), path)
+    else:
+        with pytest.raises(ProjectError, match=f"{message}; the previous file is untouched"):
+            save_project(first_network(), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.bpstudio"]
+
+
 def test_save_into_a_missing_folder_says_so(tmp_path):
     with pytest.raises(ProjectError, match="could not save"):
         save_project(first_network(), tmp_path / "nope" / "x.bpstudio")

@@ -90,7 +90,10 @@ class DeadUnitsPanel(Panel):
             self.layer_choice.addItems(s.relu_layers)
             self.layer_choice.blockSignals(False)
         for name, inactive in zip(s.relu_layers, s.inactive):
-            self._history[name].append(inactive)
+            history = self._history[name]
+            if history and len(history[-1]) != len(inactive):
+                history.clear()  # the layer was resized: its timeline starts again
+            history.append(inactive)
 
     def _on_layer_chosen(self, _name):
         self._timeline_units = None

@@ -1,0 +1,231 @@
+"""A monkey at the keyboard: thousands of random user actions fired at the real window while
+training runs (play, pause, step, reset, network edits, undo/redo, settings, data sets,
+lessons, save and load, dialogs). No exception may escape (pytest-qt fails the test on one
+raised in any slot), nothing may deadlock (a watchdog dumps the stacks and fails), and
+afterwards the engine's network must be the one the canvas shows.
+
+BPSTUDIO_MONKEY_ACTIONS sets how many actions (default 1500); the count survived is printed."""
+
+import collections
+import faulthandler
+import os
+import random
+
+import pytest
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from bpstudio.qt.dialogs import CLASSROOM_PANELS, CsvImportDialog
+from bpstudio.training.datasets import FEATURES, DatasetRecipe
+from bpstudio.training.project import load_project, save_project
+from tests.qt.test_window import wait_idle
+
+ACTIONS = int(os.environ.get("BPSTUDIO_MONKEY_ACTIONS", "1500"))
+SEED = 20261124
+DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss")
+KINDS = ("Dense", "Activation", "Dropout", "BatchNormalization")
+
+
+class Monkey:
+    def __init__(self, window, rng, tmp_path):
+        self.window, self.rng, self.tmp = window, rng, tmp_path
+        self.errors = []
+
+    # --- training
+    def play_pause(self):
+        self.window.toggle_play()
+
+    def step(self):
+        self.window.step_batch()
+
+    def epoch(self):
+        self.window.step_epoch()
+
+    def reset(self):
+        self.window.reset()
+
+    def rollback(self):
+        if self.window.banner.isVisible():
+            self.window._on_rollback_lower_clicked()
+
+    def speed(self):
+        self.window.speed.setValue(self.rng.randint(0, self.window.speed.maximum()))
+
+    # --- the network
+    def edit(self):
+        canvas = self.window.network_panel.canvas
+        layers = self.window.network_panel.layers
+        index = self.rng.randrange(len(layers) + 1)
+        action = self.rng.choice(["units", "remove", "move", "insert"])
+        if action == "units":
+            arg = self.rng.randint(0, 20)
+        elif action == "move":
+            arg = self.rng.choice([-1, 1])
+        elif action == "insert":
+            arg = self.rng.choice(KINDS)
+        else:
+            arg = None
+        canvas.edit_requested.emit(action, min(index, len(layers) - 1), arg)
+
+    def inspector_change(self):
+        builder = self.window.network_panel
+        index = self.rng.randrange(len(builder.layers))
+        builder.canvas.select(index)
+        change = self.rng.choice(
+            [
+                {"activation": self.rng.choice(["relu", "tanh", "sigmoid", "leaky_relu", "elu"])},
+                {"rate": self.rng.choice([0.0, 0.3, 0.9, 1.0, 1.5])},
+                {"kernel_initializer": self.rng.choice(["zeros", "he_normal", "glorot_uniform"])},
+                {"use_bias": self.rng.choice([True, False])},
+                {"momentum": self.rng.choice([0.5, 0.99, 2.0])},
+                {"units": self.rng.choice([0, 1, 3, 33])},
+            ]
+        )
+        builder._on_inspector_changed(index, change)
+
+    def undo(self):
+        self.window.undo_action.trigger()
+
+    def redo(self):
+        self.window.redo_action.trigger()
+
+    def feature(self):
+        self.window.network_panel.canvas.feature_toggled.emit(self.rng.choice(list(FEATURES)))
+
+    def weight(self):
+        segments = [s for s in self.window.network_panel.canvas.edges.segments if s[3] is not None]
+        if segments:
+            layer, _, _, kernel, _ = self.rng.choice(segments)
+            r, c = self.rng.randrange(kernel.shape[0]), self.rng.randrange(kernel.shape[1])
+            self.window.network_panel.canvas.weight_clicked.emit(layer, r, c, float(kernel[r, c]))
+
+    # --- settings and data
+    def setting(self):
+        change = self.rng.choice(
+            [
+                {"learning_rate": self.rng.choice([1e-4, 0.03, 0.3, 3.0, 100.0])},
+                {"batch_size": self.rng.choice([1, 10, 64, 10_000])},
+                {"dropout_rate": self.rng.choice([0.0, 0.5, 0.95])},
+                {"regularization": self.rng.choice([None, "l1", "l2"])},
+                {"momentum": self.rng.choice([0.0, 0.9])},
+                {"global_clipnorm": self.rng.choice([None, 1.0])},
+            ]
+        )
+        self.window._on_settings_changed(change)
+
+    def optimizer(self):
+        self.window._on_optimizer_changed(self.rng.choice(["sgd", "adam", "rmsprop"]))
+
+    def dataset(self):
+        recipe = DatasetRecipe(
+            self.rng.choice(DATASETS),
+            n_samples=self.rng.choice([50, 200]),
+            noise=self.rng.choice([0.0, 0.3]),
+            seed=self.rng.randint(0, 5),
+        )
+        self.window._on_recipe_changed(recipe)
+
+    def lesson(self):
+        self.window.open_lesson(self.rng.randint(1, 5))
+
+    def fix(self):
+        fixes = (self.window.project.lesson or {}).get("fixes", [])
+        if fixes:
+            self.window.run_fix(self.rng.randrange(len(fixes)))
+
+    # --- files and dialogs
+    def save_and_load(self):
+        path = self.tmp / "monkey.bpstudio"
+        save_project(self.window.capture(), path)
+        self.window.modified = False
+        self.window.open_project(load_project(path), path)
+
+    def inspector(self):
+        dialog = self.window.open_inspector()
+        dialog.show_stage(self.rng.randint(0, 6))
+        dialog.close()
+
+    def classroom(self):
+        hidden = self.rng.sample(sorted(CLASSROOM_PANELS), self.rng.randint(0, 2))
+        locked = self.rng.sample(
+            ["dataset", "settings", "network", "reset"], self.rng.randint(0, 2)
+        )
+        self.window.set_classroom(
+            {"hidden": hidden, "locked": locked} if hidden or locked else None
+        )
+
+    def csv_dialog(self):
+        path = self.tmp / "bad.csv"
+        path.write_text(self.rng.choice(["a,b\n1,x\n", "", "a;b\n1;2\n", "a,b\n1,2\n3\n"]))
+        dialog = CsvImportDialog(path, self.window)
+        dialog.accept()  # refused with a message in the dialog, or read
+        dialog.close()
+
+    def autosave(self):
+        self.window.autosave()
+
+
+def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
+    rng = random.Random(SEED)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (rng.uniform(-2, 2), True))
+    window = make_window()
+    monkey = Monkey(window, rng, tmp_path)
+    monkeypatch.setattr(window, "_show_error", lambda *a, **k: monkey.errors.append(a))
+    names = [n for n in dir(Monkey) if not n.startswith("_")]
+    counts = collections.Counter()
+    faulthandler.dump_traceback_later(240, exit=True)  # a deadlock fails loudly, with stacks
+    try:
+        for i in range(ACTIONS):
+            name = rng.choice(names)
+            getattr(monkey, name)()
+            counts[name] += 1
+            if i % 3 == 0:
+                qtbot.wait(1)  # let training and drawing run between actions
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    # Afterwards: pause, and the engine's network is the one on the canvas.
+    window.session.pause()
+    window._update_play_action(False)
+    wait_idle(qtbot, window, timeout=10_000)
+    net = window.session.trainer.net
+    builder = window.network_panel
+    assert [c["name"] for c in builder.layers] == [layer.name for layer in net.layers]
+    drawn = [c for c in builder.canvas.columns if c.index >= 0]
+    assert [c.units for c in drawn] == [layer.output_dim for layer in net.layers]
+    assert [c.title for c in drawn] == [layer.name for layer in net.layers]
+    assert builder.canvas.columns[0].outputs == net.input_dim
+    project = window.capture()
+    assert [c["name"] for c in project.layers] == [layer.name for layer in net.layers]
+    print(
+        f"\nmonkey: {sum(counts.values())} actions survived "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
+        f"{len(monkey.errors)} error messages shown, e.g. "
+        f"{monkey.errors[0][1] if monkey.errors else 'none'}"
+    )
+    # Error messages are for the user's mistakes (a bad edit, a file that cannot be read),
+    # never for an error inside the studio.
+    inside = [e for e in monkey.errors if "error in Backprop Studio" in str(e[0])]
+    assert not inside, inside[0]
+    window.modified = False
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_short_monkey_runs_with_other_seeds(qtbot, make_window, tmp_path, monkeypatch, seed):
+    """A few hundred actions from other seeds, so that one lucky sequence proves nothing."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.5, True))
+    window = make_window()
+    monkey = Monkey(window, rng, tmp_path)
+    monkeypatch.setattr(window, "_show_error", lambda *a, **k: monkey.errors.append(a))
+    names = [n for n in dir(Monkey) if not n.startswith("_")]
+    for i in range(300):
+        getattr(monkey, rng.choice(names))()
+        if i % 3 == 0:
+            qtbot.wait(1)
+    window.session.pause()
+    wait_idle(qtbot, window, timeout=10_000)
+    net = window.session.trainer.net
+    assert [c["name"] for c in window.network_panel.layers] == [x.name for x in net.layers]
+    assert not [e for e in monkey.errors if "error in Backprop Studio" in str(e[0])]
+    window.modified = False

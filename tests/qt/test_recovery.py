@@ -1,0 +1,122 @@
+"""Autosave and crash recovery: the real app, killed with SIGKILL while training, loses at most
+the autosave interval, and the next start offers what it autosaved."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from bpstudio.training.autosave import Autosaver, recoverable
+from bpstudio.training.lessons import first_network
+
+INTERVAL = 1.0  # seconds between autosaves in this test
+
+CHILD = r"""
+import sys
+from PySide6.QtCore import QTimer
+from bpstudio.qt.app import run_studio
+
+def ready(window):
+    window.play_action.trigger()
+    report = QTimer(window)
+    report.timeout.connect(
+        lambda: print("steps", window.session.trainer.step_count, flush=True)
+    )
+    report.start(50)
+
+sys.exit(run_studio(None, on_ready=ready))
+"""
+
+
+def run_and_kill(tmp_path, seconds):
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "BPSTUDIO_AUTOSAVE_SECONDS": str(INTERVAL),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env
+    )
+    progress = []
+    start = time.monotonic()
+    try:
+        for line in child.stdout:
+            if line.startswith("steps "):
+                progress.append((time.monotonic(), int(line.split()[1])))
+            if time.monotonic() - start > seconds and progress:
+                break
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)  # reaped: its pid is no longer a live process
+    assert child.returncode == -signal.SIGKILL
+    return progress
+
+
+@pytest.mark.parametrize("seconds", [3.0, 4.5])
+def test_kill_9_mid_training_loses_at_most_the_autosave_interval(tmp_path, seconds):
+    progress = run_and_kill(tmp_path, seconds)
+    (folder,) = list((tmp_path / "data").rglob("autosave"))
+    found = recoverable(folder)
+    assert len(found) == 1
+    project = found[0].load()
+    last_time, last_steps = progress[-1]
+    rate = (last_steps - progress[0][1]) / (last_time - progress[0][0])
+    lost = last_steps - project.steps
+    assert project.steps > 0 and project.runs
+    # Steps trained after the last autosave: at most one interval's worth (and a margin for
+    # the report lagging the kill).
+    assert lost <= rate * (INTERVAL + 0.5), (lost, rate)
+    print(
+        f"killed at step {last_steps}, recovered step {project.steps}, lost {lost} steps "
+        f"({lost / rate:.2f} s at {rate:,.0f} steps/s)"
+    )
+
+
+def test_the_next_start_offers_the_autosave(make_window, tmp_path, monkeypatch):
+    # A "crashed" session: an autosave whose process is gone.
+    project = first_network()
+    trainer = project.make_trainer()
+    trainer.fit(3)
+    project.capture(trainer)
+    crashed = Autosaver(tmp_path / "autosave", token="crashed")
+    crashed.save(project)
+    meta = crashed.meta.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999')
+    crashed.meta.write_text(meta)
+    window = make_window()
+    asked = []
+
+    def answer(parent, title, text, *args):
+        asked.append(text)
+        recover = title == "Recover unsaved work?"
+        return QMessageBox.StandardButton.Yes if recover else QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    assert window.offer_recovery()
+    assert "after 75 training steps" in asked[0]
+    assert window.project.steps == 75 and window.modified
+    assert not crashed.path.exists()  # recovered once, not offered again
+    assert not window.offer_recovery()
+    window.modified = False
+
+
+def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window):
+    window = make_window()
+    assert window.autosave()  # the first one
+    assert not window.autosave()  # nothing changed since
+    window.step_action.trigger()
+    qtbot.waitUntil(lambda: window.session.trainer.step_count == 1, timeout=3000)
+    assert window.autosave()
+    window.network_panel.canvas.button_clicked(0, "+")  # a structural change saves at once
+    assert window.autosaver.path.exists()
+    from bpstudio.training.project import load_project
+
+    assert load_project(window.autosaver.path).layers[0]["units"] == 5
+    window.modified = False
+    window.close()
+    assert not window.autosaver.path.exists() and not window.autosaver.meta.exists()

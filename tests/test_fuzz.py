@@ -1,0 +1,252 @@
+"""Every loader and every typed value, fuzzed with hypothesis: project files (random bytes,
+mutated zips, mutated JSON, hostile member names), CSV files (random text, huge numbers,
+NaN/inf, unicode, empty, ragged) and the numbers typed into the window's fields. The only
+acceptable outcomes are a clear error of the loader's own kind, or a result that works.
+
+Run with `--hypothesis-show-statistics` to see how many cases each test ran;
+BPSTUDIO_FUZZ_EXAMPLES sets how many each test tries (default 300)."""
+
+import io
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bpstudio.training.csvdata import CsvError, read_csv
+from bpstudio.training.datasets import DatasetError, DatasetRecipe
+from bpstudio.training.lessons import dropout, first_network
+from bpstudio.training.project import ProjectError, load_project, project_bytes
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("BPSTUDIO_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _trained_bytes():
+    project = dropout()
+    trainer = project.make_trainer()
+    trainer.fit(steps=30)
+    project.capture(trainer)
+    return project_bytes(project)
+
+
+GOOD = _trained_bytes()
+with zipfile.ZipFile(io.BytesIO(GOOD)) as _z:
+    MEMBERS = {name: _z.read(name) for name in _z.namelist()}
+DOC = json.loads(MEMBERS["project.json"])
+
+
+def load_bytes(tmp_path, data: bytes):
+    path = tmp_path / "fuzzed.bpstudio"
+    path.write_bytes(data)
+    try:
+        project = load_project(path)
+    except ProjectError as exc:
+        assert str(exc).startswith("fuzzed.bpstudio:"), exc  # says which file
+        assert "\n" not in str(exc) and len(str(exc)) < 600
+        return None
+    # Whatever loads must also work: build it and take a step.
+    trainer = project.make_trainer()
+    trainer.fit(steps=1)
+    return project
+
+
+def zip_of(members: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096))
+def test_random_bytes(tmp_path, data):
+    assert load_bytes(tmp_path, data) is None
+
+
+@FUZZ
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(GOOD))),
+)
+def test_mutated_zip_bytes(tmp_path, edits, cut):
+    data = bytearray(GOOD)
+    for pos, value in edits:
+        data[pos] = value
+    load_bytes(tmp_path, bytes(data[:cut]))
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e308, -1e308, 1e-308, 0, -1, 2**63, 10**9])
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+PATHS = [p for p in _paths(DOC) if p]
+
+
+@FUZZ
+@given(path=st.sampled_from(PATHS), value=JSON_VALUES, delete=st.booleans())
+def test_mutated_project_json(tmp_path, path, value, delete):
+    doc = json.loads(json.dumps(DOC))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    if delete and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    members = {**MEMBERS, "project.json": json.dumps(doc).encode()}
+    load_bytes(tmp_path, zip_of(members))
+
+
+@FUZZ
+@given(
+    names=st.lists(
+        st.sampled_from(
+            [
+                "project.json",
+                "weights.npz",
+                "history.npz",
+                "runs.npz",
+                "data.npz",
+                "../../etc/passwd",
+                "/abs.npz",
+                "weights.npz/../x",
+                "ok.txt",
+            ]
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    payload=st.binary(max_size=256),
+)
+def test_hostile_members(tmp_path, names, payload):
+    members = {name: MEMBERS.get(name, payload) for name in names}
+    if "weights.npz" in members and payload:
+        members["weights.npz"] = payload  # garbage where arrays should be
+    assert load_bytes(tmp_path, zip_of(members)) is None or set(members) <= set(MEMBERS)
+
+
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["nan", "NaN", "inf", "-inf", "1e400", "", " ", "yes", "no", "１２", "½"]),
+    st.text(max_size=6),
+)
+
+
+@FUZZ
+@given(
+    header=st.lists(st.text(min_size=0, max_size=8), min_size=0, max_size=5),
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=6), max_size=25),
+    task=st.sampled_from(["auto", "classification", "regression"]),
+    standardize=st.booleans(),
+)
+def test_csv_tables(tmp_path, header, rows, task, standardize):
+    text = "\n".join(",".join(r) for r in [header, *rows])
+    path = tmp_path / "fuzzed.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        table = read_csv(path, task=task, standardize=standardize)
+    except CsvError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 600
+        return
+    assert table.X.ndim == 2 and len(table.X) == len(table.y) >= 1
+    assert np.isfinite(table.X).all()
+
+
+@FUZZ
+@given(data=st.binary(max_size=2048))
+def test_csv_random_bytes(tmp_path, data):
+    path = tmp_path / "fuzzed.csv"
+    path.write_bytes(data)
+    try:
+        table = read_csv(path)
+    except CsvError:
+        return
+    assert np.isfinite(table.X).all()
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(["circle", "xor", "spiral", "digits", "nope", 3]),
+    n=st.one_of(st.integers(-5, 200_000), st.floats(), st.text(max_size=3)),
+    noise=st.one_of(st.floats(), st.integers(-2, 2), st.text(max_size=3), st.none()),
+    ratio=st.one_of(st.floats(), st.integers(-2, 2)),
+    seed=st.one_of(st.integers(-5, 10**6), st.floats(), st.booleans()),
+)
+def test_dataset_recipe_values(name, n, noise, ratio, seed):
+    try:
+        DatasetRecipe(name, n_samples=n, noise=noise, train_ratio=ratio, seed=seed)
+    except DatasetError as exc:
+        assert str(exc)
+
+
+@pytest.fixture(scope="module")
+def settings_panel(qapp):
+    from bpstudio.qt.controls import SettingsPanel
+
+    panel = SettingsPanel()
+    panel.show_settings(first_network().make_trainer().hyperparameters(), "sgd", 250)
+    return panel
+
+
+TYPED = st.one_of(
+    st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**40), 10**40).map(str),
+    st.sampled_from(["0", "-0", "1e-400", "1e400", "0,01", "3e", "", "  0.1 ", "٣", "1_000"]),
+)
+
+
+@FUZZ
+@given(text=TYPED, field=st.sampled_from(["learning_rate", "regularization_rate"]))
+def test_typed_values_in_the_settings(settings_panel, text, field):
+    accepted, refused = [], []
+    settings_panel.changed.connect(accepted.append)
+    settings_panel.rejected.connect(refused.append)
+    try:
+        box = getattr(settings_panel, field)
+        box.setEditText(text)
+        box.lineEdit().editingFinished.emit()
+    finally:
+        settings_panel.changed.disconnect(accepted.append)
+        settings_panel.rejected.disconnect(refused.append)
+    assert len(refused) + len(accepted) <= 1
+    for message in refused:
+        assert message and "\n" not in message
+    for change in accepted:
+        for value in change.values():
+            if isinstance(value, float):
+                assert math.isfinite(value) and value >= 0
+        # and the trainer takes it without complaint
+        first_network().make_trainer().set_hyperparameters(**change)
