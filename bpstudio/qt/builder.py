@@ -253,6 +253,7 @@ class BuilderPanel(Panel):
 
     title = "Network"
     name = "network"
+    every = 3
 
     edit_requested = Signal(object, str)  # new layer list, description
     features_requested = Signal(object, str)  # new input features, description

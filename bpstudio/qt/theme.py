@@ -140,4 +140,5 @@ def long_history(curve: pg.PlotDataItem) -> pg.PlotDataItem:
     curve.setDownsampling(auto=True, method="peak")
     curve.setClipToView(True)
     curve.opts["autoDownsampleFactor"] = 1.0
+    curve.opts["antialias"] = False
     return curve

@@ -87,6 +87,8 @@ class Snapshot:
     #: kernel-gradient column on the last step.
     unit_grids: tuple | None = None
     unit_grads: tuple | None = None
+    #: Published when training came to rest (paused, a step done): every view must show it.
+    final: bool = False
     #: For networks too big to copy: per Dense layer, the kernel's mean over each of
     #: min(BLOCKS, inputs) x min(BLOCKS, units) blocks (see block_means).
     weight_blocks: tuple | None = None
@@ -140,7 +142,8 @@ class SnapshotMaker:
             self.steps_per_second = 0.0
         return self.steps_per_second
 
-    def make(self) -> Snapshot:
+    def make(self, final=False) -> Snapshot:
+        """A snapshot of the trainer now; `final` when training has come to rest."""
         t = self.trainer
         net = t.net
         if t.run_number != self._run_number:
@@ -220,6 +223,7 @@ class SnapshotMaker:
             unit_grids=unit_grids,
             unit_grads=unit_grads,
             weight_blocks=blocks,
+            final=final,
         )
 
     def _probe_forward(self):
@@ -371,4 +375,4 @@ class SnapshotThrottle(Callback):
     def flush(self):
         """Publish now (when training comes to rest)."""
         self._last = self.clock()
-        self.publish(self.maker.make())
+        self.publish(self.maker.make(final=True))

@@ -18,11 +18,15 @@ class Panel(QWidget):
 
     title = ""
     name = ""
+    #: While training runs, draw every `every`-th snapshot (the ones published when training
+    #: comes to rest are always drawn): slow-changing pictures need not cost every frame.
+    every = 1
 
     def __init__(self, source: QObject, parent=None):
         super().__init__(parent)
         self.setObjectName(f"{self.name}-panel")
         self.snapshot = None
+        self._received = 0
         source.snapshot_ready.connect(self._receive)
 
     def _receive(self, snapshot):
@@ -30,7 +34,8 @@ class Panel(QWidget):
         self._record(snapshot)
         # A panel hidden behind another tab is redrawn when it is shown, not on every snapshot.
         self._stale = not self.isVisible()
-        if not self._stale:
+        self._received += 1
+        if not self._stale and (snapshot.final or self._received % self.every == 0):
             self._on_snapshot_ready(snapshot)
 
     def showEvent(self, event):

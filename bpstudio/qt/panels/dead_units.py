@@ -21,6 +21,7 @@ TIMELINE = 240  # snapshots kept for the units x time picture (about 10 s at 25 
 class DeadUnitsPanel(Panel):
     title = "Dead units"
     name = "dead_units"
+    every = 3
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)

@@ -40,8 +40,12 @@ class LayerAxis(pg.AxisItem):
         self.names: tuple = ()
 
     def tickStrings(self, values, scale, spacing):
+        # Layer names where there is room for them, else their place from the input (1, 2…).
+        crowded = self.width() / max(len(self.names), 1) < 8 * max(map(len, self.names), default=1)
         return [
-            self.names[int(v)] if abs(v - round(v)) < 1e-6 and 0 <= int(v) < len(self.names) else ""
+            (str(int(v) + 1) if crowded else self.names[int(v)])
+            if abs(v - round(v)) < 1e-6 and 0 <= int(v) < len(self.names)
+            else ""
             for v in values
         ]
 

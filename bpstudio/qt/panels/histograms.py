@@ -14,6 +14,7 @@ from bpstudio.qt.panels.base import Panel
 class HistogramsPanel(Panel):
     title = "Histograms"
     name = "histograms"
+    every = 3
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)

@@ -26,6 +26,7 @@ GRID_COLUMNS = 8
 class OutputPanel(Panel):
     title = "Output"
     name = "output"
+    every = 2
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
