@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpstudio.training.project import Project, ProjectError, load_project, save_project
+from bpstudio.training.project import (
+    Project,
+    ProjectError,
+    load_project,
+    save_project,
+    write_atomically,
+)
 
 DEFAULT_INTERVAL = 60.0  # seconds between autosaves while something changes
 
@@ -65,7 +70,7 @@ class Autosaver:
             "saved_at": self.saved_at,
             "steps": int(project.steps),
         }
-        _write_atomically(self.meta, json.dumps(meta).encode())
+        write_atomically(self.meta, json.dumps(meta).encode())
 
     def discard(self):
         """The session ended cleanly: nothing to recover."""
@@ -108,16 +113,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
-
-
-def _write_atomically(path: Path, data: bytes):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ProjectError(f"cannot autosave {path.name}: {exc.strerror or exc}") from None

@@ -301,7 +301,13 @@ def save_project(project: Project, path) -> Path:
     """Write atomically: to a temporary file beside `path`, then replace. On any failure the
     previous file is untouched and a ProjectError says what went wrong."""
     path = Path(path)
-    data = project_bytes(project)
+    write_atomically(path, project_bytes(project))
+    return path
+
+
+def write_atomically(path: Path, data: bytes):
+    """Write `data` to a temporary file beside `path`, flush it to disk, then replace `path`
+    with it: `path` is the old file or the new one, never half of either."""
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -319,7 +325,6 @@ def save_project(project: Project, path) -> Path:
     except BaseException:  # interrupted mid-write: no half file left behind
         _remove(tmp)
         raise
-    return path
 
 
 def _remove(tmp):
