@@ -29,7 +29,7 @@ def _on_qt_message(kind, context, message):
 
 
 def application() -> QApplication:
-    # Repaint 2 ms after the panels ask, not 5: the training thread waits for each repaint
+    # Repaint 1 ms after the panels ask, not 5: the training thread waits for each repaint
     # of a snapshot (see SnapshotHub) and would sit idle meanwhile.
     os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", str(PAINT_IDLE_MS))
     qInstallMessageHandler(_on_qt_message)

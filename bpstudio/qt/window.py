@@ -45,6 +45,7 @@ from bpstudio.qt.controls import DatasetPanel, SettingsPanel
 from bpstudio.qt.dialogs import ClassroomDialog, CsvImportDialog
 from bpstudio.qt.inspector import BackpropInspectorDialog
 from bpstudio.qt.lesson import DiagnosisBanner, LessonPanel
+from bpstudio.qt.panels.base import Panel
 from bpstudio.qt.panels.dead_units import DeadUnitsPanel
 from bpstudio.qt.panels.gradients import GradientsPanel
 from bpstudio.qt.panels.histograms import HistogramsPanel
@@ -68,7 +69,7 @@ from bpstudio.training.trainer import TrainingError
 
 MAX_RECENT = 8
 #: Qt's repaint idle time, in ms (set by bpstudio.qt.app.application).
-PAINT_IDLE_MS = 2
+PAINT_IDLE_MS = 1
 #: Seconds to wait after each step at each position of the speed slider (last: full speed).
 SPEEDS = (0.5, 0.2, 0.05, 0.01, 0.0)
 #: File > Export > Network as …: target -> (label, file suffix, tooltip).
@@ -88,7 +89,7 @@ class SnapshotHub(QObject):
     the GUI thread works.
 
     Qt repaints on an idle timer after the panels ask, gathering all their requests into one
-    repaint; application() sets that timer to 2 ms (QT_QPA_UPDATE_IDLE_TIME; 5 by default),
+    repaint; application() sets that timer to 1 ms (QT_QPA_UPDATE_IDLE_TIME; 5 by default),
     so a 3 ms timer started after delivery fires once that repaint is done. (With the idle
     timer at 0, every request was painted on its own: 6-7 repaints a snapshot, measured.)"""
 
@@ -273,6 +274,12 @@ class StudioWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["output"], self.docks["loss"]], [330, 370], Qt.Orientation.Vertical
         )
+        for dock in self.docks.values():
+            widget = dock.widget()
+            if isinstance(widget, Panel):  # raised from behind another tab
+                dock.visibilityChanged.connect(
+                    lambda visible, panel=widget: visible and panel.refresh()
+                )
         self.panels = {
             "network": self.network_panel,
             "output": self.output_panel,

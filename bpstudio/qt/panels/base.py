@@ -33,13 +33,18 @@ class Panel(QWidget):
         self.snapshot = snapshot
         self._record(snapshot)
         # A panel hidden behind another tab is redrawn when it is shown, not on every snapshot.
-        self._stale = not self.isVisible()
+        # (A dock tabbed away stays "visible" to Qt; what shows is its visible region.)
+        self._stale = not self.isVisible() or self.visibleRegion().isEmpty()
         self._received += 1
         if not self._stale and (snapshot.final or self._received % self.every == 0):
             self._on_snapshot_ready(snapshot)
 
     def showEvent(self, event):
         super().showEvent(event)
+        self.refresh()
+
+    def refresh(self):
+        """Draw the latest snapshot if it arrived while the panel could not be seen."""
         if getattr(self, "_stale", False) and self.snapshot is not None:
             self._stale = False
             self._on_snapshot_ready(self.snapshot)
