@@ -90,7 +90,7 @@ class SnapshotHub(QObject):
 
     Qt repaints on an idle timer after the panels ask, gathering all their requests into one
     repaint; application() sets that timer to 1 ms (QT_QPA_UPDATE_IDLE_TIME; 5 by default),
-    so a 3 ms timer started after delivery fires once that repaint is done. (With the idle
+    so a 2 ms timer started after delivery fires once that repaint is done. (With the idle
     timer at 0, every request was painted on its own: 6-7 repaints a snapshot, measured.)"""
 
     snapshot_ready = Signal(object)
