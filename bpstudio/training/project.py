@@ -3,9 +3,9 @@
 Members: project.json (settings; see resources/project.schema.json and
 docs/project-format.md), and optional NumPy members weights.npz (current weights),
 history.npz (the runs' recorded series), runs.npz (each run's final weights) and data.npz
-(imported CSV data). Written
-deterministically (fixed timestamps and order) and atomically; read without pickle, with
-every member's name and size checked before anything is decompressed.
+(imported CSV data). Written deterministically (fixed timestamps and order) and atomically;
+read without pickle, with every member's name and size checked before anything is
+decompressed.
 """
 
 from __future__ import annotations
