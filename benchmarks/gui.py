@@ -97,6 +97,8 @@ def gui_run(project_path, seconds):
         window.play_action.trigger()
 
     def sample():
+        if window.session is None:  # the window has closed
+            return
         memory.append(rss_mb())
         progress.append((time.perf_counter(), window.session.trainer.step_count))
 
