@@ -70,6 +70,9 @@ from bpstudio.training.trainer import TrainingError
 MAX_RECENT = 8
 #: Qt's repaint idle time, in ms (set by bpstudio.qt.app.application).
 PAINT_IDLE_MS = 1
+#: Bumped when the panels change, so that a layout saved by an older version (without the new
+#: docks) is not restored with them in odd places.
+LAYOUT_VERSION = 2
 #: Seconds to wait after each step at each position of the speed slider (last: full speed).
 SPEEDS = (0.5, 0.2, 0.05, 0.01, 0.0)
 #: File > Export > Network as …: target -> (label, file suffix, tooltip).
@@ -162,7 +165,7 @@ class StudioWindow(QMainWindow):
         self.hub.drawn.connect(self._on_snapshot_drawn)
         self.statusBar().showMessage("Ready", 3000)
         self.resize(1600, 1000)
-        self._default_state = self.saveState()
+        self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
         self.open_project(project if project is not None else _first_lesson(), path)
 
@@ -937,7 +940,7 @@ class StudioWindow(QMainWindow):
     # ------------------------------------------------------------------ window state
 
     def reset_layout(self):
-        self.restoreState(self._default_state)
+        self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.show()
 
@@ -947,7 +950,7 @@ class StudioWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)  # an older layout is ignored
 
     def _recent(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -1135,7 +1138,7 @@ class StudioWindow(QMainWindow):
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.autosave_timer.stop()
         self._stop_session()
         self.autosaver.discard()  # a clean exit: nothing to recover

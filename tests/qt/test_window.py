@@ -260,6 +260,16 @@ def test_layout_and_recent_files_are_remembered(qtbot, make_window, settings, tm
     assert again.docks["histograms"].isVisible()
 
 
+def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, make_window, settings):
+    window = make_window()
+    window.docks["histograms"].hide()
+    window.modified = False
+    window.close()
+    settings.setValue("window/state", window.saveState(1))  # as version 1 saved it
+    again = make_window()
+    assert again.docks["histograms"].isVisible()  # the default layout, not the old one
+
+
 def test_keyboard_shortcuts(qtbot, make_window):
     window = make_window()
     qtbot.keyClick(window, Qt.Key.Key_F6)
