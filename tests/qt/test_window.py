@@ -28,6 +28,8 @@ def dense(units, activation, **kw):
 
 def test_opens_on_the_first_lesson(make_window):
     window = make_window()
+    # No step yet: no gradient bars (a bar on the floor would read as a vanishing gradient).
+    assert not window.gradients_panel.bars.opts["height"].any()
     assert "Lesson 1" in window.windowTitle() or "Lesson 1" in window.description.text()
     assert window.last_snapshot.step == 0
     assert "Predict, then run" in window.description.text()

@@ -114,7 +114,11 @@ class GradientsPanel(Panel):
         norms = s.grad_norms
         finite = np.isfinite(norms)
         heights = np.log10(np.maximum(np.where(finite, norms, floor), floor))
-        self.bars.setOpts(x=np.arange(len(names)), height=heights - FLOOR, y0=FLOOR)
+        # No step yet (or no finite gradient): no bar, rather than one on the floor that
+        # would read as a vanishing gradient.
+        self.bars.setOpts(
+            x=np.arange(len(names)), height=np.where(finite, heights - FLOOR, 0.0), y0=FLOOR
+        )
         values = np.concatenate([heights[finite], *drawn])
         if values.size:
             # Whole decades, at least two, so the powers of ten label the axis.
