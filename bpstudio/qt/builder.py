@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QToolButton,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.core import activations, initializers
 from bpstudio.core.layers import MAX_UNITS
+from bpstudio.qt import theme
 from bpstudio.qt.canvas import KIND_LABELS, LAYER_MIME, Column, NetworkCanvas
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training import editing
@@ -293,16 +293,8 @@ class BuilderPanel(Panel):
         below = QWidget()
         below_layout = QHBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
-        inspector_scroll = QScrollArea()
-        inspector_scroll.setWidgetResizable(True)
-        inspector_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        inspector_scroll.setWidget(self.inspector)
-        analysis_scroll = QScrollArea()
-        analysis_scroll.setWidgetResizable(True)
-        analysis_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        analysis_scroll.setWidget(self.analysis)
-        below_layout.addWidget(inspector_scroll, 1)
-        below_layout.addWidget(analysis_scroll, 1)
+        below_layout.addWidget(theme.scrolled(self.inspector), 1)
+        below_layout.addWidget(theme.scrolled(self.analysis), 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.canvas)
         split.addWidget(below)

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QScrollArea, QSizePolicy
 
 ORANGE = "#f59322"
 BLUE = "#0877bd"
@@ -142,3 +142,13 @@ def long_history(curve: pg.PlotDataItem) -> pg.PlotDataItem:
     curve.opts["autoDownsampleFactor"] = 1.0
     curve.opts["antialias"] = False
     return curve
+
+
+def scrolled(widget) -> QScrollArea:
+    """`widget` in a frameless scroll area that resizes it: for forms and texts that may be
+    taller than the room a dock or splitter leaves them."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area

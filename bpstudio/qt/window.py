@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSlider,
     QStyle,
     QToolBar,
@@ -218,10 +217,7 @@ class StudioWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{name}-dock")
         if scroll:  # a form that may be taller than the room left for it
-            area_widget = QScrollArea()
-            area_widget.setWidgetResizable(True)
-            area_widget.setFrameShape(QFrame.Shape.NoFrame)
-            area_widget.setWidget(widget)
+            area_widget = theme.scrolled(widget)
             area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
             area_widget.setMinimumWidth(widget.sizeHint().width() + 16)
             widget = area_widget
