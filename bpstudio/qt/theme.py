@@ -7,9 +7,17 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QScrollArea, QSizePolicy
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QGuiApplication,
+    QPainter,
+    QStaticText,
+    QTextDocumentFragment,
+    QTextOption,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QScrollArea, QSizePolicy, QWidget
 
 ORANGE = "#f59322"
 BLUE = "#0877bd"
@@ -116,21 +124,69 @@ class StickyRange:
             self.plot.setYRange(*new, padding=0)
 
 
-class StatusLabel(QLabel):
-    """A label whose text changes on every frame without moving anything else: its size does
-    not follow its text (a changing size hint relaid out, and so repainted, every plot in the
-    dock area, which took 15 ms a frame), and setting the same text again does nothing."""
+class StatusLabel(QWidget):
+    """A line (or a few lines) of rich text that changes on every frame without moving or
+    repainting anything else.
+
+    A QLabel would not do: a new text asks the layouts above it to be redone (the whole window
+    was relaid out and its docks repainted on every frame; a changing size hint once cost 15 ms
+    a frame), and a rich-text QLabel paints twice per new text. This one keeps its size, lays
+    the text out once per change (QStaticText) and paints only itself, opaque. The same text
+    set again does nothing. Its text is copied from its context menu."""
+
+    MARGIN = 2
 
     def __init__(self, lines: int = 1, parent=None):
         super().__init__(parent)
-        self.setWordWrap(lines > 1)
-        self.setTextFormat(Qt.TextFormat.RichText)
+        self._lines = lines
+        self._text = ""
+        self._static = QStaticText()
+        self._static.setTextFormat(Qt.TextFormat.RichText)
+        if lines == 1:
+            option = QTextOption()
+            option.setWrapMode(QTextOption.WrapMode.NoWrap)
+            self._static.setTextOption(option)
+        self._alignment = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
+        copy = QAction("Copy text", self)
+        copy.triggered.connect(self._copy)
+        self.addAction(copy)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def _copy(self):
+        plain = QTextDocumentFragment.fromHtml(self._text).toPlainText()
+        QGuiApplication.clipboard().setText(plain)
+
+    def text(self) -> str:
+        return self._text
 
     def setText(self, text: str):
-        if text != self.text():
-            super().setText(text)
+        if text != self._text:
+            self._text = text
+            self._static.setText(text)
+            self._static.prepare(font=self.font())
+            self.update()
+
+    def setAlignment(self, alignment):
+        self._alignment = alignment
+        self.update()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self._lines > 1:  # wrap at the widget's width
+            self._static.setTextWidth(max(self.width() - 2 * self.MARGIN, 1))
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        painter.setFont(self.font())
+        top = self.MARGIN
+        if self._alignment & Qt.AlignmentFlag.AlignVCenter:
+            top = (self.height() - self._static.size().height()) / 2
+        painter.drawStaticText(QPointF(self.MARGIN, top), self._static)
+        painter.end()
 
 
 def long_history(curve: pg.PlotDataItem) -> pg.PlotDataItem:

@@ -480,7 +480,6 @@ class StudioWindow(QMainWindow):
         self.info.setMinimumWidth(560)
         self.info.setObjectName("info-strip")
         self.info.setStyleSheet("#info-strip { font-size: 11pt; padding-left: 8px; }")
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         tools.addWidget(self.info)
         self.addToolBar(tools)
 
@@ -837,6 +836,8 @@ class StudioWindow(QMainWindow):
             self.session.release()
 
     def _update_play_action(self, playing):
+        if self.play_action.text() == ("Pause" if playing else "Play"):
+            return  # a new icon relays the toolbar out, and snapshots call this 20 times a second
         sp = QStyle.StandardPixmap
         self.play_action.setText("Pause" if playing else "Play")
         self.play_action.setIcon(

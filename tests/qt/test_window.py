@@ -354,3 +354,40 @@ def test_resizing_a_relu_layer_restarts_its_dead_unit_timeline(qtbot, make_windo
     window.step_action.trigger()
     wait_idle(qtbot, window)
     assert window.dead_panel.timeline.image.shape[0] == 5
+
+
+def test_live_text_repaints_only_itself(qtbot, make_window):
+    # The status texts change on every frame; a relayout of the window on each one cost
+    # 15 ms a frame, and rich-text QLabels painted twice.
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QGuiApplication
+
+    window = make_window()
+    qtbot.wait(200)  # let the new window settle
+    label = window.loss_panel.summary
+    events = []
+
+    class Spy(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Paint):
+                events.append((obj, event.type()))
+            return False
+
+    spy = Spy()
+    watched = [label, window.loss_panel, window, window.info]
+    for widget in watched:
+        widget.installEventFilter(spy)
+    for i in range(5):
+        label.setText(f"epoch {i}: train loss <b>{0.5 / (i + 1):.4g}</b>")
+        window.info.setText(f"Step <b>{i}</b>")
+        qtbot.wait(20)
+    for widget in watched:
+        widget.removeEventFilter(spy)
+    assert not [e for e in events if e[1] == QEvent.Type.LayoutRequest]
+    painted = [obj for obj, kind in events if kind == QEvent.Type.Paint]
+    assert window.loss_panel not in painted  # nothing behind the text is painted again
+    assert painted.count(label) == 5 and painted.count(window.info) == 5
+    label.setText(label.text())  # the same text again: nothing to paint
+    assert label.text() == "epoch 4: train loss <b>0.1</b>"
+    label.actions()[0].trigger()
+    assert QGuiApplication.clipboard().text() == "epoch 4: train loss 0.1"

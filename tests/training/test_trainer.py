@@ -189,6 +189,46 @@ def test_controls_drive_the_trainer_in_another_thread():
     assert not worker.is_alive()
 
 
+def test_requests_made_while_playing_at_full_speed_are_all_seen():
+    # The worker takes requests only when `version` moves, so every request must move it.
+    t = playground_trainer()
+    controls = TrainerControls()
+    layer = t.net.kernel_layers[0].name
+    requests = [
+        controls.play,
+        lambda: controls.change(learning_rate=0.1),
+        lambda: controls.set_delay(0.0),
+        lambda: controls.set_weight(layer, 0, 0, 0.5),
+        controls.step_batch,
+        controls.step_epoch,
+        controls.pause,
+        controls.rollback,
+        controls.reset,
+        controls.stop,
+    ]
+    for request in requests:
+        before = controls.version
+        request()
+        assert controls.version > before
+    controls = TrainerControls()
+    worker = threading.Thread(target=t.serve, args=(controls,))
+    controls.play()
+    worker.start()
+    try:
+        time.sleep(0.1)
+        controls.set_weight(layer, 0, 0, 0.5)
+        controls.change(learning_rate=0.2)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and t.net.optimizer.learning_rate != 0.2:
+            time.sleep(0.01)
+        assert t.net.optimizer.learning_rate == 0.2
+        assert any(text == f"{layer} weight [0, 0] = 0.5" for _, text in t.history.events)
+    finally:
+        controls.stop()
+        worker.join(5)
+    assert not worker.is_alive()
+
+
 def test_series_memory_is_bounded_and_keeps_the_whole_run():
     s = Series(["v"], capacity=8)
     for step in range(1000):

@@ -58,7 +58,6 @@ class LossPanel(Panel):
         )
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
         self.summary = theme.StatusLabel(1)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.log_scale)
