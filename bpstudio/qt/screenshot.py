@@ -76,7 +76,7 @@ def render(
             if epochs:
                 trainer.fit(epochs=epochs)
             maker = SnapshotMaker(trainer, clock=lambda: 0.0)  # no wall-clock in the picture
-            window.hub.offer(maker.make())
+            window.hub.offer(maker.make(final=True))  # final: every panel draws it
             for _ in range(3):
                 app.processEvents()
 

@@ -57,7 +57,7 @@ class TrainingSession(QObject):
     crashed = Signal(str)
     finished = Signal()
 
-    def __init__(self, trainer: Trainer, interval: float = 0.035, parent=None):
+    def __init__(self, trainer: Trainer, interval: float = 0.038, parent=None):
         # interval: training time between snapshots; with the ~20 ms the window takes to draw
         # one, about 20 snapshots a second (measured with benchmarks/gui.py).
         super().__init__(parent)

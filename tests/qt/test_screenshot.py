@@ -57,3 +57,31 @@ def test_window_and_panel_pictures(tmp_path):
 def test_bad_arguments(tmp_path, args, message):
     r = run(LESSON, "--out", str(tmp_path / "x.png"), *args)
     assert r.returncode == 1 and message in r.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
+    # Panels that draw only every few snapshots while training runs must still draw the last
+    # one: a tutorial picture once showed dead units from early in the run.
+    import numpy as np
+
+    from bpstudio.qt.screenshot import render
+    from bpstudio.training.project import load_project
+
+    path = lessons()[3].path  # dead ReLU units
+    seen = {}
+
+    def look(window):
+        seen["dead"] = window.dead_panel.summary.plain_text()
+        seen["canvas step"] = window.network_panel.canvas.snapshot.step
+
+    render(load_project(path), tmp_path / "l4.png", epochs=20, prepare=look)
+    trainer = load_project(path).make_trainer()
+    trainer.fit(epochs=20)
+    dead = [int(np.count_nonzero(d)) for d in trainer.net.dead_units()]
+    assert dead[-1] == 8  # the lesson's point: a whole layer dies
+    expected = " · ".join(
+        f"{layer.name}: {n}/{layer.output_dim} dead"
+        for layer, n in zip(trainer.net.relu_layers, dead)
+    )
+    assert seen["dead"].startswith(expected)
+    assert seen["canvas step"] == trainer.step_count
