@@ -57,9 +57,10 @@ class TrainingSession(QObject):
     crashed = Signal(str)
     finished = Signal()
 
-    def __init__(self, trainer: Trainer, interval: float = 0.038, parent=None):
-        # interval: training time between snapshots; with the ~20 ms the window takes to draw
-        # one, about 20 snapshots a second (measured with benchmarks/gui.py).
+    def __init__(self, trainer: Trainer, interval: float = 0.035, parent=None):
+        # interval: training time between snapshots. With the 10-12 ms the window takes to
+        # draw one, 21-22 snapshots a second; 38 ms gave 0.70 of headless speed but only
+        # 19.9 Hz (benchmarks/gui.py).
         super().__init__(parent)
         self.trainer = trainer
         self.controls = TrainerControls()
