@@ -13,19 +13,22 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from bpstudio.training.snapshots import DrawGate, SnapshotMaker, SnapshotThrottle
 from bpstudio.training.trainer import Trainer, TrainerControls
 
+#: Seconds per snapshot while training runs: the panels move at 20.5 frames a second, and
+#: what a frame leaves after the window has drawn it (10-12 ms here) goes to training.
+FRAME = 1 / 20.5
+#: The least training time between two snapshots, however slowly the window draws.
+MIN_TRAINING = 0.025
+
 
 class _Worker(QObject):
     snapshot_ready = Signal(object)
     crashed = Signal(str)
     finished = Signal()
 
-    def __init__(
-        self, trainer: Trainer, controls: TrainerControls, interval: float, gate: DrawGate
-    ):
+    def __init__(self, trainer: Trainer, controls: TrainerControls, gate: DrawGate):
         super().__init__()
         self.trainer = trainer
         self.controls = controls
-        self.interval = interval
         self.gate = gate
 
     @Slot()
@@ -34,7 +37,7 @@ class _Worker(QObject):
         try:
             maker = SnapshotMaker(self.trainer)
             throttle = SnapshotThrottle(
-                maker, self.snapshot_ready.emit, self.interval, gate=self.gate
+                maker, self.snapshot_ready.emit, MIN_TRAINING, gate=self.gate, frame=FRAME
             )
             self.trainer.callbacks.callbacks.append(throttle)
             throttle.flush()
@@ -57,17 +60,14 @@ class TrainingSession(QObject):
     crashed = Signal(str)
     finished = Signal()
 
-    def __init__(self, trainer: Trainer, interval: float = 0.035, parent=None):
-        # interval: training time between snapshots. With the 10-12 ms the window takes to
-        # draw one, 21-22 snapshots a second; 38 ms gave 0.70 of headless speed but only
-        # 19.9 Hz (benchmarks/gui.py).
+    def __init__(self, trainer: Trainer, parent=None):
         super().__init__(parent)
         self.trainer = trainer
         self.controls = TrainerControls()
         self._thread = QThread()
         self._thread.setObjectName("bpstudio-training")
         self.gate = DrawGate()
-        self._worker = _Worker(trainer, self.controls, interval, self.gate)
+        self._worker = _Worker(trainer, self.controls, self.gate)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.snapshot_ready.connect(self.snapshot_ready)

@@ -342,9 +342,17 @@ class DrawGate:
 
 
 class SnapshotThrottle(Callback):
-    """A trainer callback that hands a snapshot to `publish` at most every `interval` seconds.
-    Given a DrawGate it closes it on publishing and waits there until the GUI, done drawing,
-    opens it."""
+    """A trainer callback that hands a snapshot to `publish` after every `interval` seconds of
+    training. Given a DrawGate it closes it on publishing and waits there until the GUI, done
+    drawing, opens it.
+
+    Given `frame` (seconds), it keeps to one snapshot per frame instead: the training time
+    before the next snapshot is what is left of a frame once the last snapshots were made and
+    drawn (smoothed), never less than `interval`. So the picture moves at the same pace on a
+    fast machine and a slow one, and all the rest of the time goes to training."""
+
+    #: Weight of the newest drawing time in the smoothed one.
+    SMOOTHING = 0.2
 
     def __init__(
         self,
@@ -353,24 +361,33 @@ class SnapshotThrottle(Callback):
         interval=1 / 25,
         clock=time.monotonic,
         gate: DrawGate | None = None,
+        frame: float | None = None,
     ):
         self.maker = maker
         self.publish = publish
         self.interval = interval
         self.clock = clock
         self.gate = gate
+        self.frame = frame
+        self.training_time = interval  # before the next snapshot
+        self.drawing_time = None  # making and drawing one snapshot, smoothed
         self._last = -math.inf
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
-        if now - self._last >= self.interval:
+        if now - self._last >= self.training_time:
             if self.gate is not None:
                 self.gate.close()
             self.publish(self.maker.make())
             if self.gate is not None:
                 self.gate.pass_through()
-            # Count the interval from the end of drawing: it is then all training time.
+            # Count the training time from the end of drawing.
             self._last = self.clock()
+            if self.frame is not None:
+                spent, drawing = self._last - now, self.drawing_time
+                drawing = spent if drawing is None else drawing + self.SMOOTHING * (spent - drawing)
+                self.drawing_time = drawing
+                self.training_time = max(self.interval, self.frame - drawing)
 
     def flush(self):
         """Publish now (when training comes to rest)."""

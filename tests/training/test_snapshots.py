@@ -1,0 +1,88 @@
+"""The snapshot throttle: how often the training thread hands a picture to the window."""
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from bpstudio.training.snapshots import DrawGate, SnapshotThrottle
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class Maker:
+    def make(self, final=False):
+        return final
+
+
+def train(throttle, clock, seconds, step=0.001):
+    """Steps of `step` seconds each for `seconds` of the clock."""
+    end = clock.now + seconds
+    while clock.now < end:
+        clock.now += step
+        throttle.on_train_batch_end(0)
+
+
+def test_a_snapshot_after_every_interval_of_training():
+    clock, published = Clock(), []
+    throttle = SnapshotThrottle(Maker(), published.append, interval=0.04, clock=clock)
+    train(throttle, clock, 1.0)
+    assert len(published) == pytest.approx(25, abs=1)
+
+
+@pytest.mark.parametrize("drawing", [0.005, 0.012, 0.020])
+def test_with_a_frame_it_keeps_the_pace_and_trains_the_rest(drawing):
+    clock, times = Clock(), []
+
+    def publish(snapshot):  # the window draws it, holding the training thread
+        times.append(clock.now)
+        clock.now += drawing
+
+    frame = 1 / 20
+    throttle = SnapshotThrottle(Maker(), publish, interval=0.025, clock=clock, frame=frame)
+    train(throttle, clock, 5.0)
+    cycles = [b - a for a, b in itertools.pairwise(times[20:])]
+    assert sum(cycles) / len(cycles) == pytest.approx(frame, abs=0.0015)
+    assert throttle.training_time == pytest.approx(frame - drawing, abs=0.0005)
+
+
+def test_a_slow_window_still_leaves_the_least_training_time():
+    clock, times = Clock(), []
+
+    def publish(snapshot):
+        times.append(clock.now)
+        clock.now += 0.2  # far longer than a frame
+
+    throttle = SnapshotThrottle(Maker(), publish, interval=0.025, clock=clock, frame=0.05)
+    train(throttle, clock, 5.0)
+    assert throttle.training_time == 0.025
+    assert min(b - a for a, b in itertools.pairwise(times[1:])) >= 0.225 - 1e-9
+
+
+def test_the_gate_holds_the_training_thread_until_opened_or_timed_out():
+    gate = DrawGate(timeout=5)
+    gate.close()
+    passed = threading.Event()
+    waiter = threading.Thread(target=lambda: (gate.pass_through(), passed.set()))
+    waiter.start()
+    assert not passed.wait(0.1)
+    gate.open()
+    assert passed.wait(5)
+    waiter.join(5)
+    gate = DrawGate(timeout=0.05)
+    gate.close()
+    start = time.monotonic()
+    gate.pass_through()  # nobody opens it: a stuck window cannot stop training
+    assert 0.04 <= time.monotonic() - start < 2
+    gate.suspend()
+    gate.close()  # suspended: never closes
+    start = time.monotonic()
+    gate.pass_through()
+    assert time.monotonic() - start < 0.04
