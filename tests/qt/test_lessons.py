@@ -183,3 +183,35 @@ def test_reset_keeps_the_run_and_starts_from_the_same_weights(qtbot, make_window
     assert window.runs_panel.checked() == [LIVE, "Run 1"]
     train_epochs(qtbot, window, 1)
     assert trainer.net.optimizer.learning_rate == 0.3
+
+
+def test_the_banner_renews_moving_numbers_at_most_once_a_second(qtbot, monkeypatch):
+    from bpstudio.qt import lesson
+    from bpstudio.qt.lesson import DiagnosisBanner
+    from bpstudio.training.diagnostics import Finding
+
+    now = [100.0]
+    monkeypatch.setattr(lesson.time, "monotonic", lambda: now[0])
+    banner = DiagnosisBanner()
+    qtbot.addWidget(banner)
+
+    def vanishing(ratio):
+        return Finding("vanishing", "dense", f"ratio {ratio}", "use ReLU", 2)
+
+    banner.show_findings([vanishing(0.001)], final=False)
+    assert "ratio 0.001" in banner.text.text()
+    now[0] += 0.3
+    banner.show_findings([vanishing(0.002)], final=False)  # training runs: not yet
+    assert "ratio 0.001" in banner.text.text()
+    dead = Finding("dead_units", "dense_1", "half dead", "lower the rate", 4)
+    banner.show_findings([dead], final=False)  # another finding: at once
+    assert "half dead" in banner.text.text()
+    now[0] += 0.3
+    banner.show_findings([vanishing(0.003)], final=True)  # training stopped: at once
+    assert "ratio 0.003" in banner.text.text()
+    now[0] += 0.3
+    banner.show_findings([vanishing(0.004)], final=False)
+    assert "ratio 0.003" in banner.text.text()
+    now[0] += 1.0
+    banner.show_findings([vanishing(0.005)], final=False)  # a second later: renewed
+    assert "ratio 0.005" in banner.text.text()
