@@ -4,6 +4,7 @@ import itertools
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from bpstudio.training.snapshots import DrawGate, SnapshotThrottle
@@ -86,3 +87,31 @@ def test_the_gate_holds_the_training_thread_until_opened_or_timed_out():
     start = time.monotonic()
     gate.pass_through()
     assert time.monotonic() - start < 0.04
+
+
+def test_slow_parts_are_made_again_at_most_every_slow_every_seconds():
+    from bpstudio.training.lessons import lessons
+    from bpstudio.training.project import load_project
+    from bpstudio.training.snapshots import SLOW_EVERY, SnapshotMaker
+
+    trainer = load_project(lessons()[3].path).make_trainer()  # ReLU layers, 2-D data
+    clock = Clock()
+    maker = SnapshotMaker(trainer, clock=clock)
+    first = maker.make()
+    trainer.fit(steps=5)
+    clock.now += SLOW_EVERY / 2
+    second = maker.make()
+    assert second.step == first.step + 5  # the fast parts are new ...
+    assert second.weights[0][0] is not first.weights[0][0]
+    for part in ("output", "unit_grids", "inactive", "activation_hist", "findings"):
+        assert getattr(second, part) is getattr(first, part)  # ... the slow ones carried
+    clock.now += SLOW_EVERY
+    third = maker.make()
+    assert third.output is not first.output and third.inactive is not first.inactive
+    trainer.fit(steps=5)
+    final = maker.make(final=True)  # at rest: everything is made again, at once
+    assert final.output is not third.output and final.unit_grids is not third.unit_grids
+    fresh = SnapshotMaker(trainer, clock=clock).make(final=True)
+    np.testing.assert_array_equal(final.output.grid, fresh.output.grid)
+    for a, b in zip(final.inactive, fresh.inactive):
+        np.testing.assert_array_equal(a, b)

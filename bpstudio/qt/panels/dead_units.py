@@ -15,7 +15,9 @@ from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
 from bpstudio.qt.panels.gradients import LayerAxis
 
-TIMELINE = 240  # snapshots kept for the units x time picture (about 10 s at 25 per second)
+#: Measurements kept for the units x time picture: about 24 s, as the snapshots measure the
+#: units at most 10 times a second (snapshots.SLOW_EVERY).
+TIMELINE = 240
 
 
 class DeadUnitsPanel(Panel):
@@ -49,7 +51,7 @@ class DeadUnitsPanel(Panel):
         self.time_plot = theme.style_plot(
             self.graphics.addPlot(row=0, col=1),
             "One layer over time",
-            x="snapshots (newest right)",
+            x="measurements (newest right)",
             y="unit",
         )
         self.time_plot.invertY(True)
@@ -74,6 +76,7 @@ class DeadUnitsPanel(Panel):
         layout.addStretch(0)
         self._history: dict[str, deque] = {}
         self._layers: tuple = ()
+        self._recorded = None  # the last measurement put on the timeline
         self._height = None
         self._timeline_units = None
         for plot in (self.map_plot, self.time_plot):
@@ -83,6 +86,9 @@ class DeadUnitsPanel(Panel):
         return [self.map_plot, self.time_plot]
 
     def _record(self, s):
+        if s.inactive is self._recorded:
+            return  # the snapshots between two measurements carry the last one
+        self._recorded = s.inactive
         if s.relu_layers != self._layers:
             self._layers = s.relu_layers
             self._history = {name: deque(maxlen=TIMELINE) for name in s.relu_layers}
