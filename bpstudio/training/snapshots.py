@@ -1,8 +1,9 @@
 """Immutable pictures of a training run for the studio's panels, made in the worker thread.
 
 A snapshot holds copies (never views) of everything the panels draw, so the GUI thread can
-read it while training goes on. `SnapshotThrottle` makes one at most every `interval` seconds,
-never one per step: one per step starved the GUI in a prototype."""
+read it while training goes on. `SnapshotThrottle` makes one per frame of the window (or after
+every `interval` seconds of training), never one per step: one per step starved the GUI in a
+prototype."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ def test_opens_on_the_first_lesson(make_window):
     window = make_window()
     # No step yet: no gradient bars (a bar on the floor would read as a vanishing gradient).
     assert not window.gradients_panel.bars.opts["height"].any()
+    assert not window.gradients_panel.bars.isVisible()  # not even their outlines
     assert "Lesson 1" in window.windowTitle() or "Lesson 1" in window.description.text()
     assert window.last_snapshot.step == 0
     assert "Predict, then run" in window.description.text()
@@ -53,6 +54,7 @@ def test_step_and_step_epoch_and_what_the_panels_received(qtbot, make_window):
     # The gradient bars are the last step's gradient norms on a log scale.
     heights = window.gradients_panel.bars.opts["height"]
     np.testing.assert_allclose(heights + FLOOR, np.log10(s.grad_norms))
+    assert window.gradients_panel.bars.isVisible()
     # The output plane shows the network's prediction over the grid.
     image = window.output_panel.heat.image
     assert image.shape == (60, 60)

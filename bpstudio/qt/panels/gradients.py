@@ -119,6 +119,7 @@ class GradientsPanel(Panel):
         self.bars.setOpts(
             x=np.arange(len(names)), height=np.where(finite, heights - FLOOR, 0.0), y0=FLOOR
         )
+        self.bars.setVisible(bool(finite.any()))  # bars of height 0 still draw their outline
         values = np.concatenate([heights[finite], *drawn])
         if values.size:
             # Whole decades, at least two, so the powers of ten label the axis.
