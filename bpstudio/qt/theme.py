@@ -186,14 +186,18 @@ class StatusLabel(QWidget):
             )
             layout.setTextOption(option)
             width = max(self.width() - 2 * self.MARGIN, 1)
-            height = 0.0
+            height = needed = 0.0
             layout.beginLayout()
             while (line := layout.createLine()).isValid():
                 line.setLineWidth(width)
                 line.setPosition(QPointF(0, height))
                 height += line.height()
+                needed = max(needed, line.naturalTextWidth())
             layout.endLayout()
             self._layout = (layout, height)
+            # Cut off by the panel's edge or its last line: the whole text on hovering.
+            cut = needed > width or height > self.height()
+            self.setToolTip(self._plain if cut else "")
         return self._layout
 
     def paintEvent(self, event):

@@ -393,3 +393,18 @@ def test_live_text_repaints_only_itself(qtbot, make_window):
     assert label.text() == "epoch 4: train loss <b>0.1</b>"
     label.actions()[0].trigger()
     assert QGuiApplication.clipboard().text() == "epoch 4: train loss 0.1"
+
+
+def test_a_cut_off_status_text_shows_whole_in_its_tooltip(qtbot):
+    from bpstudio.qt.theme import StatusLabel
+
+    label = StatusLabel(1)
+    qtbot.addWidget(label)
+    label.resize(120, label.height())
+    label.show()
+    label.setText("Orange: class 0 / <b>negative</b> · Blue: class 1 / positive")
+    label.grab()  # laid out when painted
+    assert label.toolTip() == "Orange: class 0 / negative · Blue: class 1 / positive"
+    label.resize(900, label.height())
+    label.grab()
+    assert label.toolTip() == ""
