@@ -225,16 +225,17 @@ def _styled_runs(text: str) -> tuple[str, list]:
     def add(piece):
         nonlocal length
         piece = html.unescape(piece)
+        size = len(piece.encode("utf-16-le")) // 2  # Qt counts UTF-16 code units
         if piece and (bold or italic):
             style = QTextCharFormat()
             if bold:
                 style.setFontWeight(QFont.Weight.Bold)
             style.setFontItalic(italic)
             run = QTextLayout.FormatRange()
-            run.start, run.length, run.format = length, len(piece), style
+            run.start, run.length, run.format = length, size, style
             formats.append(run)
         plain.append(piece)
-        length += len(piece)
+        length += size
 
     for match in _TAGS.finditer(text):
         add(text[position : match.start()])

@@ -408,3 +408,13 @@ def test_a_cut_off_status_text_shows_whole_in_its_tooltip(qtbot):
     label.resize(900, label.height())
     label.grab()
     assert label.toolTip() == ""
+
+
+def test_status_text_markup_becomes_plain_text_and_styled_ranges(qtbot):
+    from bpstudio.qt.theme import _styled_runs
+
+    plain, runs = _styled_runs("a &lt;b&gt; <b>1</b> 🙂 <i>it</i> <b>two</b>")
+    assert plain == "a <b> 1 🙂 it two"
+    # Qt counts UTF-16 code units: the emoji before "it" and "two" is two of them.
+    spans = [(r.start, r.length, r.format.fontWeight() > 400, r.format.fontItalic()) for r in runs]
+    assert spans == [(6, 1, True, False), (11, 2, False, True), (14, 3, True, False)]
