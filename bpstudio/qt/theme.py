@@ -197,7 +197,9 @@ class StatusLabel(QWidget):
             self._layout = (layout, height)
             # Cut off by the panel's edge or its last line: the whole text on hovering.
             cut = needed > width or height > self.height()
-            self.setToolTip(self._plain if cut else "")
+            tip = self._plain if cut else ""
+            if tip != self.toolTip():  # the info strip is laid out on every frame
+                self.setToolTip(tip)
         return self._layout
 
     def paintEvent(self, event):
