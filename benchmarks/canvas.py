@@ -21,9 +21,9 @@ REPEATS = 15
 
 
 def big_project():
-    from bpstudio.training.csvdata import read_csv
-    from bpstudio.training.datasets import DatasetRecipe
-    from bpstudio.training.project import Project
+    from bpstudio.data.csvdata import read_csv
+    from bpstudio.data.datasets import DatasetRecipe
+    from bpstudio.project import Project
 
     rng = np.random.default_rng(0)
     X = rng.random((300, 784))
@@ -48,7 +48,7 @@ def big_project():
 
 
 def measure(window, app, label):
-    from bpstudio.training.snapshots import SnapshotMaker
+    from bpstudio.viewmodel.snapshots import SnapshotMaker
 
     window.session.stop()
     app.processEvents()
@@ -92,9 +92,9 @@ def measure(window, app, label):
 def main():
     from PySide6.QtCore import QSettings
 
+    from bpstudio.lessons.catalog import first_network
     from bpstudio.qt.app import application
     from bpstudio.qt.window import StudioWindow
-    from bpstudio.training.lessons import first_network
 
     app = application()
     for label, project in (

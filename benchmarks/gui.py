@@ -62,7 +62,7 @@ def rss_mb() -> float:
 
 
 def headless_rate(project_path, seconds) -> float:
-    from bpstudio.training.project import load_project
+    from bpstudio.project import load_project
 
     trainer = load_project(project_path).make_trainer()
     trainer.fit(steps=200)  # warm up
@@ -75,9 +75,9 @@ def headless_rate(project_path, seconds) -> float:
 def gui_run(project_path, seconds, probe_seconds):
     from PySide6.QtCore import QSettings, Qt, QTimer
 
+    from bpstudio.project import load_project
     from bpstudio.qt.app import application
     from bpstudio.qt.window import StudioWindow
-    from bpstudio.training.project import load_project
 
     app = application()
     folder = tempfile.mkdtemp()
@@ -168,7 +168,7 @@ def first_window(runs=5) -> list[float]:
 
 
 def main(argv=None):
-    from bpstudio.training.lessons import lessons
+    from bpstudio.lessons import lessons
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=str(lessons()[0].path))

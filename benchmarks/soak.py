@@ -20,8 +20,8 @@ def rss_mb() -> float:
 
 
 def main(argv=None):
-    from bpstudio.training.lessons import first_network
-    from bpstudio.training.snapshots import SnapshotMaker
+    from bpstudio.lessons.catalog import first_network
+    from bpstudio.viewmodel.snapshots import SnapshotMaker
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import sys
 
 import bpstudio
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
 
 
 def _load(path):
-    from bpstudio.training.project import ProjectError, load_project
+    from bpstudio.project import ProjectError, load_project
 
     try:
         return load_project(path)
@@ -121,7 +122,7 @@ def cmd_train(args) -> int:
     from tqdm import tqdm
 
     from bpstudio.core.callbacks import Callback
-    from bpstudio.training.project import ProjectError, save_project
+    from bpstudio.project import ProjectError, save_project
 
     project = _load(args.project)
     if args.seed is not None:
@@ -206,7 +207,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from bpstudio.training.analysis import analyze
+    from bpstudio.analysis.rules import analyze
 
     net = _load(args.project).build_network()
     rows, warnings = analyze(net)
@@ -256,16 +257,42 @@ def cmd_gradcheck(args) -> int:
     return 0 if worst <= args.tol else 1
 
 
+def _size(text):
+    m = re.fullmatch(r"(\d{3,5})x(\d{3,5})", text or "")
+    if not m or not (320 <= int(m[1]) <= 8000 and 240 <= int(m[2]) <= 8000):
+        raise CliError(f"--size must be WIDTHxHEIGHT between 320x240 and 8000x8000; got {text!r}")
+    return int(m[1]), int(m[2])
+
+
 def cmd_screenshot(args) -> int:
     try:
-        from bpstudio.qt.screenshot import screenshot
+        from bpstudio.qt.screenshot import PANELS, render
     except ImportError as exc:
         raise CliError(f"screenshots need the studio window, which cannot start: {exc}") from None
-    return screenshot(args)
+    size = _size(args.size)
+    if args.epochs < 0:
+        raise CliError(f"--epochs must be >= 0; got {args.epochs}")
+    if args.panel and args.panel not in PANELS:
+        raise CliError(f"--panel must be one of {', '.join(PANELS)}; got {args.panel!r}")
+    project = _load(args.project)
+    fixes = (project.lesson or {}).get("fixes", [])
+    if args.fix is not None and not 1 <= args.fix <= len(fixes):
+        raise CliError(
+            f"--fix must be one of the project's {len(fixes)} lesson fixes (1..{len(fixes)}); "
+            f"got {args.fix}"
+            if fixes
+            else "--fix needs a lesson project; this project has no fixes"
+        )
+    try:
+        out = render(project, args.out, args.epochs, size, args.panel, quiet=False, fix=args.fix)
+    except OSError as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_lessons(args) -> int:
-    from bpstudio.training.lessons import lessons
+    from bpstudio.lessons import lessons
 
     for lesson in lessons():
         print(f"{lesson.number:>2}. {lesson.title:<40} {lesson.path}")
@@ -273,8 +300,8 @@ def cmd_lessons(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from bpstudio.training.export import ExportError, export_project
-    from bpstudio.training.project import ProjectError
+    from bpstudio.export import ExportError, export_project
+    from bpstudio.project import ProjectError
 
     project = _load(args.project)
     try:

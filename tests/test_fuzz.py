@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpstudio.training.csvdata import CsvError, read_csv
-from bpstudio.training.datasets import DatasetError, DatasetRecipe
-from bpstudio.training.lessons import dropout, first_network
-from bpstudio.training.project import ProjectError, load_project, project_bytes
+from bpstudio.data.csvdata import CsvError, read_csv
+from bpstudio.data.datasets import DatasetError, DatasetRecipe
+from bpstudio.lessons.catalog import dropout, first_network
+from bpstudio.project import ProjectError, load_project, project_bytes
 
 FUZZ = settings(
     max_examples=int(os.environ.get("BPSTUDIO_FUZZ_EXAMPLES", "300")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpstudio.core import registry
 from bpstudio.core._checks import number
 
 
@@ -143,26 +144,8 @@ class Softmax(ActivationFunction):
         return A * (dA - (dA * A).sum(axis=1, keepdims=True))
 
 
-_BY_NAME = {cls.name: cls for cls in (Linear, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax)}
-NAMES = tuple(_BY_NAME)
-
-
-def get(spec) -> ActivationFunction:
-    """An activation from a name ("relu"), a config dict ({"name": "leaky_relu",
-    "negative_slope": 0.1}), None (linear) or an ActivationFunction instance."""
-    if spec is None:
-        return Linear()
-    if isinstance(spec, ActivationFunction):
-        return spec
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        name = spec.pop("name", None)
-        if name not in _BY_NAME:
-            raise ValueError(f"activation must be one of {', '.join(NAMES)}; got {name!r}")
-        try:
-            return _BY_NAME[name](**spec)
-        except TypeError as exc:
-            raise ValueError(f"activation {name!r}: {exc}") from None
-    if isinstance(spec, str) and spec in _BY_NAME:
-        return _BY_NAME[spec]()
-    raise ValueError(f"activation must be one of {', '.join(NAMES)}; got {spec!r}")
+registry.add(
+    "activation", ActivationFunction, (Linear, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax)
+)
+#: Every name it may be given by, in order.
+NAMES = registry.names("activation")

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from bpstudio.core import registry
 from bpstudio.core._checks import choice, number
 
 # Truncating a unit normal at +-2 sigma leaves a standard deviation of 0.8796...; dividing by it
@@ -139,9 +140,10 @@ HeUniform = _named_scaling("he_uniform", 2.0, "fan_in", "uniform")
 LecunNormal = _named_scaling("lecun_normal", 1.0, "fan_in", "truncated_normal")
 LecunUniform = _named_scaling("lecun_uniform", 1.0, "fan_in", "uniform")
 
-_BY_NAME = {
-    cls.name: cls
-    for cls in (
+registry.add(
+    "initializer",
+    Initializer,
+    (
         Zeros,
         Ones,
         RandomNormal,
@@ -153,25 +155,7 @@ _BY_NAME = {
         HeUniform,
         LecunNormal,
         LecunUniform,
-    )
-}
-NAMES = tuple(_BY_NAME)
-
-
-def get(spec) -> Initializer:
-    """An initializer from a name, a config dict ({"name": "random_normal", "stddev": 1.0})
-    or an Initializer instance."""
-    if isinstance(spec, Initializer):
-        return spec
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        name = spec.pop("name", None)
-        if name not in _BY_NAME:
-            raise ValueError(f"initializer must be one of {', '.join(NAMES)}; got {name!r}")
-        try:
-            return _BY_NAME[name](**spec)
-        except TypeError as exc:
-            raise ValueError(f"initializer {name!r}: {exc}") from None
-    if isinstance(spec, str) and spec in _BY_NAME:
-        return _BY_NAME[spec]()
-    raise ValueError(f"initializer must be one of {', '.join(NAMES)}; got {spec!r}")
+    ),
+)
+#: Every name it may be given by, in order.
+NAMES = registry.names("initializer")

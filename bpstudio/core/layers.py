@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpstudio.core import activations, initializers, regularizers
+from bpstudio.core import activations, registry
 from bpstudio.core._checks import integer, number
 
 #: Largest number of units a layer may have; beyond it the app would run out of memory
@@ -59,7 +59,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-class _Activated(Layer):
+class Activated(Layer):
     """Shared by layers that end in an activation: they cache the pre-activation Z and the
     activation A, which the network reads for its measurements (dead units, saturation)."""
 
@@ -70,12 +70,12 @@ class _Activated(Layer):
         self.A = self.activation.forward(Z)
         return self.A
 
-    def _dZ(self, dA, from_logits):
-        # With a fused loss the caller already hands us dL/dZ.
+    def pre_activation_gradient(self, dA, from_logits):
+        """dL/dZ from dL/dA. With a fused loss the caller already hands over dL/dZ."""
         return dA if from_logits else self.activation.backward(dA, self.Z, self.A)
 
 
-class Dense(_Activated):
+class Dense(Activated):
     """A fully connected layer: A = activation(X @ kernel + bias)."""
 
     kind = "dense"
@@ -92,13 +92,13 @@ class Dense(_Activated):
     ):
         super().__init__(name)
         self.units = integer("units", units, low=1, high=MAX_UNITS)
-        self.activation = activations.get(activation)
+        self.activation = registry.get("activation", activation)
         if not isinstance(use_bias, bool):
             raise TypeError(f"use_bias must be True or False; got {use_bias!r}")
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_initializer = registry.get("initializer", kernel_initializer)
+        self.bias_initializer = registry.get("initializer", bias_initializer)
+        self.kernel_regularizer = registry.get("regularizer", kernel_regularizer)
 
     def output_dim_for(self, input_dim):
         return self.units
@@ -123,7 +123,7 @@ class Dense(_Activated):
         return self._activate(Z)
 
     def backward(self, dY, *, from_logits=False, need_dX=True):
-        dZ = self._dZ(dY, from_logits)
+        dZ = self.pre_activation_gradient(dY, from_logits)
         W = self.params["kernel"]
         np.matmul(self.X.T, dZ, out=self.grads["kernel"])
         if self.kernel_regularizer is not None:
@@ -152,20 +152,20 @@ class Dense(_Activated):
         }
 
 
-class Activation(_Activated):
+class Activation(Activated):
     """Applies an activation function on its own: A = activation(X)."""
 
     kind = "activation"
 
     def __init__(self, activation, name=None):
         super().__init__(name)
-        self.activation = activations.get(activation)
+        self.activation = registry.get("activation", activation)
 
     def forward(self, X, training):
         return self._activate(X)
 
     def backward(self, dY, *, from_logits=False, need_dX=True):
-        return self._dZ(dY, from_logits)
+        return self.pre_activation_gradient(dY, from_logits)
 
     def get_config(self):
         return {
@@ -275,19 +275,4 @@ class BatchNormalization(Layer):
         }
 
 
-LAYER_CLASSES = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNormalization)}
-
-
-def from_config(config: dict) -> Layer:
-    """A layer from its `get_config()` dict; a clear ValueError for anything unknown."""
-    if not isinstance(config, dict):
-        raise ValueError(f"a layer must be described by an object; got {config!r}")
-    config = dict(config)
-    cls_name = config.pop("class", None)
-    cls = LAYER_CLASSES.get(cls_name)
-    if cls is None:
-        raise ValueError(f"layer class must be one of {', '.join(LAYER_CLASSES)}; got {cls_name!r}")
-    try:
-        return cls(**config)
-    except TypeError as exc:
-        raise ValueError(f"{cls_name}: {exc}") from None
+registry.add("layer", Layer, (Dense, Activation, Dropout, BatchNormalization))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpstudio.core import registry
+
 _EPSILON = 1e-7  # Keras' fuzz factor for probabilities that are not logits.
 _ROWS: dict[int, np.ndarray] = {}
 
@@ -146,15 +148,6 @@ class CategoricalCrossentropy(Loss):
         return np.count_nonzero(A.argmax(axis=1) == labels) / len(A)
 
 
-_BY_NAME = {
-    cls.name: cls for cls in (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy)
-}
-NAMES = tuple(_BY_NAME)
-
-
-def get(spec) -> Loss:
-    if isinstance(spec, Loss):
-        return spec
-    if isinstance(spec, str) and spec in _BY_NAME:
-        return _BY_NAME[spec]()
-    raise ValueError(f"loss must be one of {', '.join(NAMES)}; got {spec!r}")
+registry.add("loss", Loss, (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy))
+#: Every name it may be given by, in order.
+NAMES = registry.names("loss")

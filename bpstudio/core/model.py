@@ -1,7 +1,10 @@
 """The Sequential network: a stack of layers trained by backpropagation.
 
-Every training step also measures what the studio shows (gradient norm and update-to-weight
-ratio per kernel, activation statistics, saturation, dead units); see `train_on_batch`.
+The public step API, which the trainer drives: `prepare_inputs` / `prepare_targets` (checked
+arrays in the network's dtype), `forward`, `compute_loss`, `backward`, `train_step` (one
+textbook step: forward, loss, backward, update), and `fused` (whether the loss is computed
+from the output layer's logits). What each step measures for the studio is the StepMeter's
+business (bpstudio.core.meter).
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ import math
 
 import numpy as np
 
-from bpstudio.core import layers as layers_module
-from bpstudio.core import losses, optimizers
+from bpstudio.core import registry
 from bpstudio.core._checks import choice, integer
 from bpstudio.core.callbacks import CallbackList, History
-from bpstudio.core.layers import Layer, _Activated
+from bpstudio.core.layers import MAX_UNITS, Activated, Dropout, Layer
+from bpstudio.core.meter import StepMeter
 
 #: Overflow is part of what the studio teaches (exploding gradients); it is detected and
 #: reported by the training step, so NumPy's warnings about it are noise.
@@ -23,11 +26,28 @@ QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ig
 #: Largest number of trainable parameters a network may have (about 160 MB in float64).
 MAX_PARAMETERS = 20_000_000
 DTYPES = ("float64", "float32")
+#: Batches a unit must stay inactive in to be called dead (one batch is too small to tell).
+DEAD_WINDOW = 20
 
 
-def _norm(a) -> float:
-    flat = a.ravel()
-    return math.sqrt(float(flat @ flat))
+def name_layers(layers):
+    """Give every unnamed layer a name, as Keras does: its kind, then kind_1, kind_2, ...
+    (skipping names already taken); the names must be unique."""
+    taken = {layer.name for layer in layers if layer.name}
+    if len(taken) != sum(1 for layer in layers if layer.name):
+        raise ValueError("layer names must be unique")
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if layer.name:
+            continue
+        while True:
+            n = counts.get(layer.kind, 0)
+            counts[layer.kind] = n + 1
+            name = layer.kind if n == 0 else f"{layer.kind}_{n}"
+            if name not in taken:
+                break
+        layer.name = name
+        taken.add(name)
 
 
 class Sequential:
@@ -37,7 +57,7 @@ class Sequential:
     weights, the dropout masks and the shuffling; dtype: "float64" (default) or "float32";
     dead_window: how many recent batches a unit must stay inactive in to be called dead."""
 
-    def __init__(self, layers, input_dim, seed=0, dtype="float64", dead_window=20):
+    def __init__(self, layers, input_dim, seed=0, dtype="float64", dead_window=DEAD_WINDOW):
         if not isinstance(layers, (list, tuple)) or not layers:
             raise ValueError("layers must be a non-empty list of layers")
         for i, layer in enumerate(layers):
@@ -46,7 +66,7 @@ class Sequential:
                     f"layers[{i}] must be a layer (Dense, Activation, Dropout, "
                     f"BatchNormalization); got {type(layer).__name__}"
                 )
-        self.input_dim = integer("input_dim", input_dim, low=1, high=layers_module.MAX_UNITS)
+        self.input_dim = integer("input_dim", input_dim, low=1, high=MAX_UNITS)
         self.seed = integer("seed", seed, low=0, high=2**63 - 1)
         try:
             dtype_name = np.dtype(dtype).name
@@ -55,7 +75,7 @@ class Sequential:
         self.dtype = np.dtype(choice("dtype", dtype_name, DTYPES))
         self.dead_window = integer("dead_window", dead_window, low=1)
         self.layers = list(layers)
-        self._name_layers()
+        name_layers(self.layers)
         self._check_structure()
         self.optimizer = None
         self.loss = None
@@ -65,23 +85,6 @@ class Sequential:
         self.initialize()
 
     # ---------------------------------------------------------------- building
-
-    def _name_layers(self):
-        taken = {layer.name for layer in self.layers if layer.name}
-        if len(taken) != sum(1 for layer in self.layers if layer.name):
-            raise ValueError("layer names must be unique")
-        counts: dict[str, int] = {}
-        for layer in self.layers:
-            if layer.name:
-                continue
-            while True:
-                n = counts.get(layer.kind, 0)
-                counts[layer.kind] = n + 1
-                name = layer.kind if n == 0 else f"{layer.kind}_{n}"
-                if name not in taken:
-                    break
-            layer.name = name
-            taken.add(name)
 
     def _check_structure(self):
         dim, total = self.input_dim, 0
@@ -112,7 +115,7 @@ class Sequential:
             layer.grads.clear()
             layer.state.clear()
             dim = layer.build(dim, init_rng, self.dtype)
-            if isinstance(layer, layers_module.Dropout):
+            if isinstance(layer, Dropout):
                 layer.rng = self.dropout_rng
         self.output_dim = dim
         self.steps = 0
@@ -127,49 +130,44 @@ class Sequential:
         per-layer norms and a checkpoint then cost one NumPy call each, whatever the depth."""
         entries = [(layer, key) for layer in self.layers for key in layer.params]
         sizes = [layer.params[key].size for layer, key in entries]
-        self._flat_params = np.empty(sum(sizes), self.dtype)
-        self._flat_grads = np.zeros(sum(sizes), self.dtype)
-        starts, offset = [], 0
+        self.flat_params = np.empty(sum(sizes), self.dtype)
+        self.flat_grads = np.zeros(sum(sizes), self.dtype)
+        #: Where each parameter lies in the flat arrays: {"dense/kernel": (start, stop)}.
+        self.parameter_spans: dict[str, tuple[int, int]] = {}
+        offset = 0
         for (layer, key), size in zip(entries, sizes):
             shape = layer.params[key].shape
-            self._flat_params[offset : offset + size] = layer.params[key].ravel()
-            layer.params[key] = self._flat_params[offset : offset + size].reshape(shape)
-            layer.grads[key] = self._flat_grads[offset : offset + size].reshape(shape)
-            starts.append(offset)
+            self.flat_params[offset : offset + size] = layer.params[key].ravel()
+            layer.params[key] = self.flat_params[offset : offset + size].reshape(shape)
+            layer.grads[key] = self.flat_grads[offset : offset + size].reshape(shape)
+            self.parameter_spans[f"{layer.name}/{key}"] = (offset, offset + size)
             offset += size
-        #: Where each parameter starts in the flat arrays (for np.add.reduceat).
-        self._starts = np.array(starts, dtype=np.intp)
-        #: Where each kernel lies in the flat arrays, in layer order, and 1-D views of it.
-        self._kernel_spans = [
-            (start, start + size)
-            for start, size, (_, key) in zip(starts, sizes, entries)
-            if key == "kernel"
-        ]
-        self._kernel_params = [self._flat_params[a:b] for a, b in self._kernel_spans]
-        self._kernel_grads = [self._flat_grads[a:b] for a, b in self._kernel_spans]
 
     def _index_layers(self):
-        """Which layers each measurement is about, in layer order."""
-        acts = [layer for layer in self.layers if isinstance(layer, _Activated)]
+        """Which layers each measurement is about, in layer order; then the meter."""
+        acts = [layer for layer in self.layers if isinstance(layer, Activated)]
         self.kernel_layers = [layer for layer in self.layers if "kernel" in layer.params]
         self.activation_layers = acts
         self.saturating_layers = [layer for layer in acts if layer.activation.saturating]
         self.relu_layers = [layer for layer in acts if layer.activation.relu_family]
-        # The step on which each unit of each ReLU-family layer was last active.
-        self._last_active = [np.full(layer.output_dim, -1, np.int64) for layer in self.relu_layers]
-        self._regularized = [layer for layer in self.kernel_layers if layer.kernel_regularizer]
+        self.regularized_layers = [
+            layer for layer in self.kernel_layers if layer.kernel_regularizer
+        ]
+        self.meter = StepMeter(self, self.dead_window)
 
     def compile(self, optimizer="sgd", loss="mse"):
         """Choose the optimizer (instance, name or config dict) and the loss (name)."""
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
+        self.optimizer = registry.get("optimizer", optimizer)
+        self.loss = registry.get("loss", loss)
         last = self.layers[-1]
         if self.loss.name == "categorical_crossentropy" and self.output_dim < 2:
             raise ValueError(
                 "loss 'categorical_crossentropy' needs at least 2 outputs; "
                 "use 'binary_crossentropy' with 1 sigmoid output"
             )
-        self._fused = (
+        #: The loss is computed from the output layer's logits (sigmoid with binary, softmax
+        #: with categorical cross-entropy): stabler, and its gradient is simply A - Y.
+        self.fused = (
             last.activation is not None and last.activation.name == self.loss.fused_activation
         )
         return self
@@ -184,7 +182,8 @@ class Sequential:
             for key, value in layer.params.items()
         }
 
-    def _gradients(self) -> dict[str, np.ndarray]:
+    def gradients(self) -> dict[str, np.ndarray]:
+        """The live gradient arrays of the last backward pass, keyed as parameters()."""
         return {
             f"{layer.name}/{key}": value
             for layer in self.layers
@@ -226,76 +225,85 @@ class Sequential:
 
     # ---------------------------------------------------------------- forward / backward
 
-    def _as_input(self, X):
+    def prepare_inputs(self, X) -> np.ndarray:
+        """X as an array of the network's dtype, checked: (batch, input_dim)."""
         X = np.asarray(X, dtype=self.dtype)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
             raise ValueError(f"inputs must have shape (batch, {self.input_dim}); got {X.shape}")
         return X
 
-    def _forward(self, X, training):
+    def prepare_targets(self, Y) -> np.ndarray:
+        """Y in the form the loss takes: class indices stay integers (batch,); everything
+        else takes the network's dtype, (batch, outputs)."""
+        self._require_compiled()
+        Y = self.loss.prepare_targets(np.asarray(Y), self.output_dim)
+        return Y if Y.ndim == 1 else Y.astype(self.dtype, copy=False)
+
+    def forward(self, X, training: bool) -> np.ndarray:
+        """The output A for inputs X: (batch, input_dim) -> (batch, output_dim); each layer
+        caches what its backward needs. No argument checks (see prepare_inputs)."""
         for layer in self.layers:
             X = layer.forward(X, training)
         return X
 
-    def _loss_value(self, A, Y):
-        if self._fused:
+    def compute_loss(self, A, Y) -> tuple[float, np.ndarray | None]:
+        """The mean loss of output A against targets Y, regularization included, and, when
+        the loss is fused with the output activation, dL/dZ of the output layer (else None)."""
+        if self.fused:
             last = self.layers[-1]
             normalizer = getattr(last.activation, "normalizer", None)
             loss, dZ = self.loss.value_from_logits(last.Z, A, Y, normalizer)
         else:
             loss, dZ = self.loss.value(A, Y), None
-        for layer in self._regularized:
+        for layer in self.regularized_layers:
             loss += layer.penalty()
         return loss, dZ
 
-    def _forward_backward(self, X, Y, training):
-        """One forward and backward pass; fills every layer's grads. Returns (loss, A)."""
-        A = self._forward(X, training)
-        loss, dZ = self._loss_value(A, Y)
-        d = dZ if self._fused else self.loss.gradient(A, Y)
+    def backward(self, d):
+        """Backpropagate d (dL/dA of the output, or dL/dZ when fused) through every layer,
+        filling every layer's grads."""
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
-            d = self.layers[i].backward(d, from_logits=self._fused and i == last, need_dX=i > 0)
+            d = self.layers[i].backward(d, from_logits=self.fused and i == last, need_dX=i > 0)
+
+    def forward_backward(self, X, Y, training=True) -> tuple[float, np.ndarray]:
+        """One forward and backward pass; fills every layer's grads. Returns (loss, A)."""
+        A = self.forward(X, training)
+        loss, dZ = self.compute_loss(A, Y)
+        self.backward(dZ if self.fused else self.loss.gradient(A, Y))
         return loss, A
 
     def _require_compiled(self):
         if self.loss is None:
             raise RuntimeError("call compile(optimizer=..., loss=...) before training")
 
-    def _targets(self, Y):
-        Y = self.loss.prepare_targets(np.asarray(Y), self.output_dim)
-        # Class indices stay integers; everything else takes the network's dtype.
-        return Y if Y.ndim == 1 else Y.astype(self.dtype, copy=False)
-
     def loss_and_gradients(self, X, Y, training=True):
         """The mean loss over the batch (regularization included) and copies of its gradient
         for every parameter, keyed as parameters()."""
-        self._require_compiled()
-        X, Y = self._as_input(X), self._targets(Y)
+        X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         with np.errstate(**QUIET):
-            loss, _ = self._forward_backward(X, Y, training)
-        return loss, {k: g.copy() for k, g in self._gradients().items()}
+            loss, _ = self.forward_backward(X, Y, training)
+        return loss, {k: g.copy() for k, g in self.gradients().items()}
 
     def predict(self, X, batch_size=4096):
         """Outputs in inference mode (no dropout, BN running statistics). X: (n, input_dim)."""
-        X = self._as_input(X)
+        X = self.prepare_inputs(X)
         with np.errstate(**QUIET):
             return np.concatenate(
                 [
-                    self._forward(X[i : i + batch_size], training=False)
+                    self.forward(X[i : i + batch_size], training=False)
                     for i in range(0, max(len(X), 1), batch_size)
                 ]
             )
 
     def evaluate(self, X, Y, batch_size=4096) -> dict:
         """{"loss": ..., "accuracy": ...} in inference mode; accuracy only for classification."""
-        self._require_compiled()
-        X, Y = self._as_input(X), self._targets(Y)
+        X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         total, n, outs = 0.0, len(X), []
         with np.errstate(**QUIET):
             for i in range(0, n, batch_size):
-                A = self._forward(X[i : i + batch_size], training=False)
-                loss, _ = self._loss_value(A, Y[i : i + batch_size])
+                A = self.forward(X[i : i + batch_size], training=False)
+                loss, _ = self.compute_loss(A, Y[i : i + batch_size])
                 total += loss * len(A)
                 outs.append(A.copy())
         result = {"loss": total / max(n, 1)}
@@ -314,91 +322,49 @@ class Sequential:
         every sample of the last `dead_window` batches), dead_fraction_batch and dead_units
         (one per ReLU-family layer). If the loss or a gradient is not finite, no update is
         made and logs["non_finite"] says on which step and in which layer it appeared."""
-        self._require_compiled()
-        X, Y = self._as_input(X), self._targets(Y)
+        X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         with np.errstate(**QUIET):
-            return self._train_step(X, Y)
+            return self.train_step(X, Y)
 
-    def _train_step(self, X, Y) -> dict:
-        """train_on_batch without the argument checks; the caller sets np.errstate(QUIET)."""
-        loss, A = self._forward_backward(X, Y, training=True)
+    def train_step(self, X, Y) -> dict:
+        """train_on_batch without the argument checks (X, Y as prepare_inputs/targets give
+        them); the caller sets np.errstate(**QUIET). The textbook step: forward, loss,
+        backward, one optimizer update; the meter measures it (unless `measure` is off)."""
+        loss, A = self.forward_backward(X, Y, training=True)
         step = self.steps
         logs = {"loss": loss}
         if self.loss.classification:
             logs["accuracy"] = self.loss.accuracy(A, Y)
-        g, W = self._flat_grads, self._flat_params
-        measure = self.measure
-        grad_norm = None
-        if measure:
-            grad_norm = math.sqrt(float(g @ g))
-            finite = math.isfinite(loss) and math.isfinite(grad_norm)
-        else:
-            finite = math.isfinite(loss)
-        if not finite:
+        g = self.flat_grads
+        grad_norm = math.sqrt(float(g @ g)) if self.measure else None
+        if not (math.isfinite(loss) and (grad_norm is None or math.isfinite(grad_norm))):
             logs["non_finite"] = self._locate_non_finite(step, loss)
             return logs
         if not g.size:  # a network without parameters has nothing to update
             self.steps = step + 1
             return logs
         update = self.optimizer.compute_update(g, grad_norm)
-        if measure:
-            grad_norms = [math.sqrt(float(v @ v)) for v in self._kernel_grads]
-            weight_norms = [math.sqrt(float(v @ v)) for v in self._kernel_params]
-            update_norms = [
-                math.sqrt(float(u @ u)) for u in (update[a:b] for a, b in self._kernel_spans)
-            ]
-        W += update
+        if self.measure:
+            self.meter.measure(logs, step, update)
+        self.flat_params += update
         self.steps = step + 1
-        if measure:
-            logs["grad_norms"] = grad_norms
-            logs["weight_norms"] = weight_norms
-            logs["update_ratios"] = [
-                u / w if w else math.inf for u, w in zip(update_norms, weight_norms)
-            ]
-            self._measure_activations(logs, step)
         return logs
-
-    def _measure_activations(self, logs, step):
-        means, stds = [], []
-        for layer in self.activation_layers:
-            a = layer.A
-            mean = float(a.sum()) / a.size
-            means.append(mean)
-            stds.append(math.sqrt(max(float(np.vdot(a, a)) / a.size - mean * mean, 0.0)))
-        logs["activation_mean"] = means
-        logs["activation_std"] = stds
-        logs["saturation"] = [
-            np.count_nonzero(layer.activation.saturated(layer.A)) / layer.A.size
-            for layer in self.saturating_layers
-        ]
-        fraction_batch = []
-        for layer, last_active in zip(self.relu_layers, self._last_active):
-            # For every ReLU-family function the output is > 0 exactly where the input is.
-            active = layer.A.max(axis=0) > 0
-            last_active[active] = step
-            fraction_batch.append(1.0 - np.count_nonzero(active) / active.size)
-        dead = self.dead_units()
-        fraction = [np.count_nonzero(units) / units.size for units in dead]
-        logs["dead_units"] = dead
-        logs["dead_fraction"] = fraction
-        logs["dead_fraction_batch"] = fraction_batch
 
     def dead_units(self) -> list[np.ndarray]:
         """Per ReLU-family layer, the units inactive on every sample of the last `dead_window`
         training batches (one batch is too small to call a unit dead)."""
-        oldest = self.steps - self.dead_window
-        return [last_active < oldest for last_active in self._last_active]
+        return self.meter.dead_units(self.steps)
 
     def set_kernel_regularizer(self, regularizer):
         """Give every kernel the same regularizer (None: none), as the studio's setting does."""
         for layer in self.kernel_layers:
             layer.kernel_regularizer = regularizer
-        self._regularized = [layer for layer in self.kernel_layers if regularizer is not None]
+        self.regularized_layers = [] if regularizer is None else list(self.kernel_layers)
 
     def checkpoint(self) -> dict:
         """Copies of everything a rollback needs: weights, BN statistics, optimizer state."""
         return {
-            "params": self._flat_params.copy(),
+            "params": self.flat_params.copy(),
             "state": {k: v.copy() for k, v in self.state().items()},
             "slots": {k: v.copy() for k, v in self.optimizer.slots.items()},
             "iterations": self.optimizer.iterations,
@@ -407,7 +373,7 @@ class Sequential:
 
     def restore(self, checkpoint: dict):
         """Return to a checkpoint() taken from this network."""
-        self._flat_params[...] = checkpoint["params"]
+        self.flat_params[...] = checkpoint["params"]
         for k, v in self.state().items():
             v[...] = checkpoint["state"][k]
         self.optimizer.slots = {k: v.copy() for k, v in checkpoint["slots"].items()}
@@ -428,7 +394,7 @@ class Sequential:
             }
 
         for layer in self.layers:
-            out = layer.A if isinstance(layer, _Activated) else None
+            out = layer.A if isinstance(layer, Activated) else None
             if out is not None and not np.all(np.isfinite(out)):
                 return report(
                     layer.name,
@@ -465,10 +431,9 @@ class Sequential:
     ) -> History:
         """Train for `epochs` passes over (X, Y) in mini-batches, Keras style. Returns a
         History whose .history holds loss, accuracy, val_loss, val_accuracy per epoch."""
-        self._require_compiled()
         epochs = integer("epochs", epochs, low=0)
         batch_size = integer("batch_size", batch_size, low=1)
-        X, Y = self._as_input(X), self._targets(Y)
+        X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         if len(X) != len(Y):
             raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
         if len(X) == 0:
@@ -489,7 +454,7 @@ class Sequential:
             for batch, start in enumerate(range(0, len(X), batch_size)):
                 idx = order[start : start + batch_size]
                 cbs.on_train_batch_begin(batch, {})
-                logs = self._train_step(X[idx], Y[idx])
+                logs = self.train_step(X[idx], Y[idx])
                 cbs.on_train_batch_end(batch, logs)
                 if "non_finite" in logs:
                     self.stop_training = True
@@ -517,6 +482,7 @@ class Sequential:
             "input_dim": self.input_dim,
             "seed": self.seed,
             "dtype": str(self.dtype),
+            "dead_window": self.dead_window,
             "layers": [layer.get_config() for layer in self.layers],
         }
 
@@ -533,7 +499,7 @@ class Sequential:
         built = []
         for i, layer_config in enumerate(layer_configs):
             try:
-                built.append(layers_module.from_config(layer_config))
+                built.append(registry.get("layer", layer_config))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"layers[{i}]: {exc}") from None
         return cls(
@@ -541,7 +507,7 @@ class Sequential:
             input_dim=config.get("input_dim"),
             seed=config.get("seed", 0),
             dtype=config.get("dtype", "float64"),
-            dead_window=config.get("dead_window", 20),
+            dead_window=config.get("dead_window", DEAD_WINDOW),
         )
 
     def clone(self, dtype=None) -> Sequential:
@@ -551,7 +517,7 @@ class Sequential:
             config["dtype"] = dtype
         net = Sequential.from_config(config)
         if self.loss is not None:
-            net.compile(optimizers.get(self.optimizer.get_config()), self.loss.name)
+            net.compile(self.optimizer.get_config(), self.loss.name)
         net.set_weights(self.get_weights())
         net.measure = self.measure
         return net

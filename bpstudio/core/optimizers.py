@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from bpstudio.core import registry
 from bpstudio.core._checks import number
 
 
@@ -192,23 +193,6 @@ class Adam(Optimizer):
         }
 
 
-_BY_NAME = {cls.name: cls for cls in (SGD, RMSprop, Adam)}
-NAMES = tuple(_BY_NAME)
-
-
-def get(spec) -> Optimizer:
-    """An optimizer from an instance, a name ("adam") or a config dict."""
-    if isinstance(spec, Optimizer):
-        return spec
-    if isinstance(spec, str) and spec in _BY_NAME:
-        return _BY_NAME[spec]()
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        name = spec.pop("name", None)
-        if name not in _BY_NAME:
-            raise ValueError(f"optimizer must be one of {', '.join(NAMES)}; got {name!r}")
-        try:
-            return _BY_NAME[name](**spec)
-        except TypeError as exc:
-            raise ValueError(f"optimizer {name!r}: {exc}") from None
-    raise ValueError(f"optimizer must be one of {', '.join(NAMES)}; got {spec!r}")
+registry.add("optimizer", Optimizer, (SGD, RMSprop, Adam))
+#: Every name it may be given by, in order.
+NAMES = registry.names("optimizer")

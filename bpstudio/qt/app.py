@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 
 import bpstudio
 from bpstudio._resources import resource_path
+from bpstudio.project import ProjectError, load_project
 from bpstudio.qt import theme
 from bpstudio.qt.window import PAINT_IDLE_MS
-from bpstudio.training.project import ProjectError, load_project
 
 _NOISE = ("This plugin does not support propagateSizeHints()",)
 

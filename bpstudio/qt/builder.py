@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.analysis.rules import analyze
 from bpstudio.core import activations, initializers
 from bpstudio.core.layers import MAX_UNITS
+from bpstudio.data.datasets import FEATURES
+from bpstudio.project import editing
 from bpstudio.qt import theme
 from bpstudio.qt.canvas import KIND_LABELS, LAYER_MIME, Column, NetworkCanvas
 from bpstudio.qt.panels.base import Panel
-from bpstudio.training import editing
-from bpstudio.training.analysis import analyze
-from bpstudio.training.datasets import FEATURES
 
 #: What each palette button adds, in a sentence.
 KIND_TIPS = {

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.qt import theme
-from bpstudio.training.snapshots import BLOCKS, block_means
+from bpstudio.viewmodel.snapshots import BLOCKS, block_means
 
 MAX_DRAWN_UNITS = 16
 UNIT_GAP = 34.0

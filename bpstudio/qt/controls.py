@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpstudio.training.datasets import FEATURES, DatasetRecipe
+from bpstudio.data.datasets import FEATURES, DatasetRecipe
 
 DATASET_NAMES = {
     "circle": "Circle",

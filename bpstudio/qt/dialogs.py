@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from bpstudio.training.csvdata import CsvError, column_names, read_csv
+from bpstudio.data.csvdata import CsvError, column_names, read_csv
 
 
 class CsvImportDialog(QDialog):

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from bpstudio.analysis.trace import chain_rule, trace
 from bpstudio.core.gradcheck import gradcheck
-from bpstudio.training.inspector import chain_rule, trace
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_TOLERANCE = 1e-6
@@ -124,7 +124,7 @@ class BackpropInspectorDialog(QDialog):
         except TimeoutError as exc:
             self.stage_text.setText(str(exc))
             return
-        self.window._update_play_action(False)
+        self.window.update_play_action(False)
         t = self.trace
         shown = ", ".join(f"{v:.3g}" for v in t.x[:8]) + (" …" if len(t.x) > 8 else "")
         self.example_text.setText(

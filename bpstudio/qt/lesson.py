@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpstudio.training.lessons import lessons
+from bpstudio.lessons import lessons
 
 LESSON_TITLES = {lesson.number: lesson.title for lesson in lessons()}
 

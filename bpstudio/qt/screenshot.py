@@ -4,13 +4,11 @@ offscreen, the same way every time (fixed seed, size, layout and theme)."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 
-from bpstudio.cli import CliError
-
+#: What `bpstudio screenshot --panel` can picture.
 PANELS = (
     "network",
     "output",
@@ -23,13 +21,6 @@ PANELS = (
     "settings",
     "lesson",
 )
-
-
-def _size(text):
-    m = re.fullmatch(r"(\d{3,5})x(\d{3,5})", text or "")
-    if not m or not (320 <= int(m[1]) <= 8000 and 240 <= int(m[2]) <= 8000):
-        raise CliError(f"--size must be WIDTHxHEIGHT between 320x240 and 8000x8000; got {text!r}")
-    return int(m[1]), int(m[2])
 
 
 def render(
@@ -48,7 +39,7 @@ def render(
     from bpstudio.core.callbacks import Callback
     from bpstudio.qt.app import application
     from bpstudio.qt.window import StudioWindow
-    from bpstudio.training.snapshots import SnapshotMaker
+    from bpstudio.viewmodel.snapshots import SnapshotMaker
 
     app = application()
     with tempfile.TemporaryDirectory() as folder:
@@ -102,27 +93,5 @@ def render(
         window.close()
         app.processEvents()
         if not pixmap.save(str(out), "PNG"):
-            raise CliError(f"cannot write {out}")
+            raise OSError(f"cannot write {out}")
     return Path(out)
-
-
-def screenshot(args) -> int:
-    from bpstudio.cli import _load
-
-    size = _size(args.size)
-    if args.epochs < 0:
-        raise CliError(f"--epochs must be >= 0; got {args.epochs}")
-    if args.panel and args.panel not in PANELS:
-        raise CliError(f"--panel must be one of {', '.join(PANELS)}; got {args.panel!r}")
-    project = _load(args.project)
-    fixes = (project.lesson or {}).get("fixes", [])
-    if args.fix is not None and not 1 <= args.fix <= len(fixes):
-        raise CliError(
-            f"--fix must be one of the project's {len(fixes)} lesson fixes (1..{len(fixes)}); "
-            f"got {args.fix}"
-            if fixes
-            else "--fix needs a lesson project; this project has no fixes"
-        )
-    out = render(project, args.out, args.epochs, size, args.panel, quiet=False, fix=args.fix)
-    print(f"wrote {out}")
-    return 0

@@ -10,8 +10,8 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from bpstudio.training.snapshots import DrawGate, SnapshotMaker, SnapshotThrottle
 from bpstudio.training.trainer import Trainer, TrainerControls
+from bpstudio.viewmodel.snapshots import DrawGate, SnapshotMaker, SnapshotThrottle
 
 #: Seconds per snapshot while training runs: the panels move at 20.5 frames a second, and
 #: what a frame leaves after the window has drawn it (10-12 ms here) goes to training.

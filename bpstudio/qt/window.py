@@ -38,6 +38,18 @@ from PySide6.QtWidgets import (
 
 import bpstudio
 from bpstudio._resources import resource_path
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.export import ExportError, export_project
+from bpstudio.lessons import apply_fix, lessons
+from bpstudio.project import (
+    SUFFIX,
+    Project,
+    ProjectError,
+    load_project,
+    save_project,
+)
+from bpstudio.project.autosave import DEFAULT_INTERVAL, Autosaver, recoverable
+from bpstudio.project.editing import EditError, describe_reset, rebuild
 from bpstudio.qt import theme
 from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controls import DatasetPanel, SettingsPanel
@@ -52,18 +64,6 @@ from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.panels.output import OutputPanel
 from bpstudio.qt.panels.runs import RunsPanel
 from bpstudio.qt.session import TrainingSession
-from bpstudio.training.autosave import DEFAULT_INTERVAL, Autosaver, recoverable
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.editing import EditError, describe_reset, rebuild
-from bpstudio.training.export import ExportError, export_project
-from bpstudio.training.lessons import apply_fix, lessons
-from bpstudio.training.project import (
-    SUFFIX,
-    Project,
-    ProjectError,
-    load_project,
-    save_project,
-)
 from bpstudio.training.trainer import TrainingError
 
 MAX_RECENT = 8
@@ -526,7 +526,7 @@ class StudioWindow(QMainWindow):
             project.layers, trainer.net, trainer.dataset, _output_note(trainer.dataset)
         )
         self._apply_classroom()
-        self._update_play_action(False)
+        self.update_play_action(False)
         self._update_title()
         if self.path:
             self._remember_recent(self.path)
@@ -561,7 +561,7 @@ class StudioWindow(QMainWindow):
         """The open project with the trainer's current state, read while training is paused."""
         with self.session.paused() as trainer:
             self.project.capture(trainer, self.run_name)
-        self._update_play_action(False)
+        self.update_play_action(False)
         return self.project
 
     def save(self) -> bool:
@@ -731,13 +731,13 @@ class StudioWindow(QMainWindow):
     def toggle_play(self):
         if self.session.playing:
             self.session.pause()
-            self._update_play_action(False)
+            self.update_play_action(False)
         elif self.last_snapshot is not None and self.last_snapshot.failure:
             self.statusBar().showMessage("Training broke down: roll back or reset first", 5000)
         else:
             self.session.play()
             self.modified = True
-            self._update_play_action(True)
+            self.update_play_action(True)
 
     def step_batch(self):
         self.session.step_batch()
@@ -759,7 +759,7 @@ class StudioWindow(QMainWindow):
         self.runs_panel.set_runs(list(project.runs))
         self.banner.hide()
         self.diagnosis.reset()
-        self._update_play_action(False)
+        self.update_play_action(False)
 
     def _on_rollback_clicked(self):
         self.session.rollback()
@@ -810,7 +810,7 @@ class StudioWindow(QMainWindow):
             f"<b>{s.hyperparameters['learning_rate']:g}</b> · {minutes:02d}:{seconds:02d}"
         )
         if self.session is not None:
-            self._update_play_action(self.session.playing)
+            self.update_play_action(self.session.playing)
             trainer = self.session.trainer
             self.settings_panel.show_settings(
                 s.hyperparameters, trainer.net.optimizer.name, len(trainer.X)
@@ -835,7 +835,7 @@ class StudioWindow(QMainWindow):
         if self.session is not None:
             self.session.release()
 
-    def _update_play_action(self, playing):
+    def update_play_action(self, playing):
         if self.play_action.text() == ("Pause" if playing else "Play"):
             return  # a new icon relays the toolbar out, and snapshots call this 20 times a second
         sp = QStyle.StandardPixmap
@@ -1010,7 +1010,7 @@ class StudioWindow(QMainWindow):
             project = self.capture()
             if playing:
                 self.session.play()
-                self._update_play_action(True)
+                self.update_play_action(True)
             self.autosaver.save(project, self.path)
         except (TimeoutError, ProjectError) as exc:
             self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)

@@ -96,34 +96,6 @@ def geometric_moving_average(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(counts > 0, np.exp(sums / np.maximum(counts, 1)), np.nan)
 
 
-def step_columns(net) -> list[str]:
-    """The per-step measurements of a network, as history column names."""
-    cols = ["loss"]
-    if net.loss.classification:
-        cols.append("accuracy")
-    for layer in net.kernel_layers:
-        cols += [f"grad_norm/{layer.name}", f"update_ratio/{layer.name}"]
-    cols += [f"activation_mean/{layer.name}" for layer in net.activation_layers]
-    cols += [f"activation_std/{layer.name}" for layer in net.activation_layers]
-    cols += [f"saturation/{layer.name}" for layer in net.saturating_layers]
-    cols += [f"dead_fraction/{layer.name}" for layer in net.relu_layers]
-    return cols
-
-
-def step_row(logs, classification) -> list[float]:
-    """The values of step_columns() from a step's logs, in the same order."""
-    row = [logs["loss"]]
-    if classification:
-        row.append(logs["accuracy"])
-    for g, u in zip(logs["grad_norms"], logs["update_ratios"]):
-        row += [g, u]
-    row += logs["activation_mean"]
-    row += logs["activation_std"]
-    row += logs["saturation"]
-    row += logs["dead_fraction"]
-    return row
-
-
 EPOCH_COLUMNS = ("loss", "accuracy", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 

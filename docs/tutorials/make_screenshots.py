@@ -110,14 +110,14 @@ TUTORIALS = sorted({shot.tutorial for shot in SHOTS})
 
 
 def project_for(key):
-    from bpstudio.training.lessons import lessons
-    from bpstudio.training.project import load_project
+    from bpstudio.lessons import lessons
+    from bpstudio.project import load_project
 
     if key != "exam":
         return load_project(lessons()[int(key) - 1].path)
-    from bpstudio.training.csvdata import read_csv
-    from bpstudio.training.datasets import DatasetRecipe
-    from bpstudio.training.project import Project
+    from bpstudio.data.csvdata import read_csv
+    from bpstudio.data.datasets import DatasetRecipe
+    from bpstudio.project import Project
 
     project = Project(
         name="Exam results",

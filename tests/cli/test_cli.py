@@ -10,9 +10,9 @@ import pytest
 import bpstudio
 from bpstudio.cli import main
 from bpstudio.core import activations
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.lessons import first_network, lessons
-from bpstudio.training.project import Project, load_project, save_project
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.lessons.catalog import first_network, lessons
+from bpstudio.project import Project, load_project, save_project
 
 LESSON = str(lessons()[0].path)
 

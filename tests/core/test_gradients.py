@@ -17,6 +17,7 @@ from bpstudio.core import (
     activations,
     gradcheck,
     losses,
+    registry,
 )
 
 TOL = 1e-6
@@ -38,7 +39,7 @@ def data(n=12, d=3, seed=0):
     ],
 )
 def test_activation_backward_matches_finite_differences(name):
-    act = activations.get(name)
+    act = registry.get("activation", name)
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(5, 4)) * 2
     dA = rng.normal(size=Z.shape)
@@ -56,7 +57,7 @@ def test_activation_backward_matches_finite_differences(name):
 @pytest.mark.parametrize("loss_name", losses.NAMES)
 @pytest.mark.parametrize("targets", ["indices", "dense"])
 def test_loss_gradient_on_probabilities_matches_finite_differences(loss_name, targets):
-    loss = losses.get(loss_name)
+    loss = registry.get("loss", loss_name)
     rng = np.random.default_rng(2)
     A = rng.uniform(0.05, 0.95, size=(6, 3))
     if loss_name == "categorical_crossentropy":
@@ -78,7 +79,7 @@ def test_loss_gradient_on_probabilities_matches_finite_differences(loss_name, ta
     "loss_name,act", [("categorical_crossentropy", "softmax"), ("binary_crossentropy", "sigmoid")]
 )
 def test_logits_path_agrees_with_probability_path(loss_name, act):
-    loss, f = losses.get(loss_name), activations.get(act)
+    loss, f = registry.get("loss", loss_name), registry.get("activation", act)
     rng = np.random.default_rng(3)
     Z = rng.normal(size=(7, 3))
     Y = rng.integers(0, 3, 7) if act == "softmax" else rng.integers(0, 2, (7, 3)).astype(float)
@@ -87,9 +88,10 @@ def test_logits_path_agrees_with_probability_path(loss_name, act):
 
 
 def test_logits_path_is_stable_for_huge_logits():
-    loss = losses.get("categorical_crossentropy")
+    loss = registry.get("loss", "categorical_crossentropy")
     Z = np.array([[1000.0, -1000.0, 0.0]])
-    value, dZ = loss.value_from_logits(Z, activations.get("softmax").forward(Z), np.array([1]))
+    softmax = registry.get("activation", "softmax")
+    value, dZ = loss.value_from_logits(Z, softmax.forward(Z), np.array([1]))
     assert value == pytest.approx(2000.0)
     assert np.all(np.isfinite(dZ))
 

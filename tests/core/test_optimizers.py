@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bpstudio.core import SGD, Adam, RMSprop
-from bpstudio.core.optimizers import get
+from bpstudio.core import SGD, Adam, RMSprop, registry
 
 
 def run(opt, grads):
@@ -85,6 +84,6 @@ def test_config_round_trip():
         RMSprop(0.01),
         Adam(0.003, beta_1=0.8),
     ):
-        assert get(opt.get_config()).get_config() == opt.get_config()
+        assert registry.get("optimizer", opt.get_config()).get_config() == opt.get_config()
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        get({"name": "lbfgs"})
+        registry.get("optimizer", {"name": "lbfgs"})

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.project import Project
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.project import Project
 from tests.qt.test_window import wait_idle
 
 
@@ -182,7 +182,7 @@ def test_a_wide_network_is_drawn_summarised(qtbot, make_window):
 
 
 def test_block_means_summarise_a_kernel():
-    from bpstudio.training.snapshots import block_means
+    from bpstudio.viewmodel.snapshots import block_means
 
     kernel = np.arange(12.0).reshape(3, 4)
     np.testing.assert_array_equal(block_means(kernel), kernel)  # small: every weight

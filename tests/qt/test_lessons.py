@@ -88,8 +88,8 @@ def test_every_lesson_opens_from_the_menu(make_window, number):
 
 
 def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_window, tmp_path):
+    from bpstudio.project import load_project, save_project
     from bpstudio.qt.dialogs import ClassroomDialog
-    from bpstudio.training.project import load_project, save_project
 
     window = make_window()
     window.open_lesson(4)
@@ -121,8 +121,8 @@ def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_wind
 
 
 def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
-    from bpstudio.training.lessons import first_network
-    from bpstudio.training.project import ProjectError, load_project, save_project
+    from bpstudio.lessons.catalog import first_network
+    from bpstudio.project import ProjectError, load_project, save_project
 
     project = first_network()
     project.classroom = {"hidden": ["everything"]}
@@ -186,9 +186,9 @@ def test_reset_keeps_the_run_and_starts_from_the_same_weights(qtbot, make_window
 
 
 def test_the_banner_renews_moving_numbers_at_most_once_a_second(qtbot, monkeypatch):
+    from bpstudio.analysis.diagnostics import Finding
     from bpstudio.qt import lesson
     from bpstudio.qt.lesson import DiagnosisBanner
-    from bpstudio.training.diagnostics import Finding
 
     now = [100.0]
     monkeypatch.setattr(lesson.time, "monotonic", lambda: now[0])

@@ -14,9 +14,9 @@ import random
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from bpstudio.data.datasets import FEATURES, DatasetRecipe
+from bpstudio.project import load_project, save_project
 from bpstudio.qt.dialogs import CLASSROOM_PANELS, CsvImportDialog
-from bpstudio.training.datasets import FEATURES, DatasetRecipe
-from bpstudio.training.project import load_project, save_project
 from tests.qt.test_window import wait_idle
 
 ACTIONS = int(os.environ.get("BPSTUDIO_MONKEY_ACTIONS", "1500"))
@@ -185,7 +185,7 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
         faulthandler.cancel_dump_traceback_later()
     # Afterwards: pause, and the engine's network is the one on the canvas.
     window.session.pause()
-    window._update_play_action(False)
+    window.update_play_action(False)
     wait_idle(qtbot, window, timeout=10_000)
     net = window.session.trainer.net
     builder = window.network_panel

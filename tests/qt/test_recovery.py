@@ -10,8 +10,8 @@ import time
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from bpstudio.training.autosave import Autosaver, recoverable
-from bpstudio.training.lessons import first_network
+from bpstudio.lessons.catalog import first_network
+from bpstudio.project.autosave import Autosaver, recoverable
 
 INTERVAL = 1.0  # seconds between autosaves in this test
 
@@ -114,7 +114,7 @@ def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window
     assert window.autosave()
     window.network_panel.canvas.button_clicked(0, "+")  # a structural change saves at once
     assert window.autosaver.path.exists()
-    from bpstudio.training.project import load_project
+    from bpstudio.project import load_project
 
     assert load_project(window.autosaver.path).layers[0]["units"] == 5
     window.modified = False

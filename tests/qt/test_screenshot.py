@@ -7,7 +7,7 @@ import sys
 import pytest
 from PySide6.QtGui import QImage
 
-from bpstudio.training.lessons import lessons
+from bpstudio.lessons import lessons
 
 LESSON = str(lessons()[0].path)
 
@@ -64,8 +64,8 @@ def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
     # one: a tutorial picture once showed dead units from early in the run.
     import numpy as np
 
+    from bpstudio.project import load_project
     from bpstudio.qt.screenshot import render
-    from bpstudio.training.project import load_project
 
     path = lessons()[3].path  # dead ReLU units
     seen = {}

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.project import Project, load_project
 from bpstudio.qt.panels.gradients import FLOOR
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.project import Project, load_project
 
 
 def wait_idle(qtbot, window, timeout=5000):
@@ -302,7 +302,7 @@ def test_export_dialogs_ask_for_the_width_of_a_png(qtbot, make_window, tmp_path,
 def test_csv_data_replaces_the_dataset_and_the_output_follows(qtbot, make_window):
     from pathlib import Path
 
-    from bpstudio.training.csvdata import read_csv
+    from bpstudio.data.csvdata import read_csv
 
     csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
     window = make_window()

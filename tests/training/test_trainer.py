@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bpstudio.core import SGD, Adam, Dense, Dropout, Sequential
-from bpstudio.training.datasets import DatasetRecipe, make_dataset
+from bpstudio.data.datasets import DatasetRecipe, make_dataset
+from bpstudio.lessons.catalog import first_network
 from bpstudio.training.history import Series
-from bpstudio.training.lessons import first_network
 from bpstudio.training.trainer import Trainer, TrainerControls, TrainingError
 
 

@@ -8,9 +8,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout
 
+from bpstudio.analysis.diagnostics import gradient_flow
+from bpstudio.core import meter
+from bpstudio.core.meter import GRAD_NORM
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
-from bpstudio.training.diagnostics import gradient_flow
 from bpstudio.training.history import geometric_moving_average
 
 FLOOR = -12  # bars start at 1e-12
@@ -106,7 +108,7 @@ class GradientsPanel(Panel):
         floor = 10.0**FLOOR  # a gradient of exactly 0 is drawn on the floor of the axis
         drawn = []
         for curve, name in zip(self.curves, names):
-            raw = s.step_column(f"grad_norm/{name}") if len(steps) else np.empty(0)
+            raw = s.step_column(meter.column(GRAD_NORM, name)) if len(steps) else np.empty(0)
             y = np.log10(geometric_moving_average(np.maximum(raw, floor), SMOOTHING))
             keep = np.isfinite(y)
             curve.setData(steps[keep], y[keep])

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
+from bpstudio.core import meter
+from bpstudio.core.meter import SATURATION
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
 
@@ -84,7 +86,7 @@ class HistogramsPanel(Panel):
         self.act_x.update(edges)
         self.act_y.update(counts)
         text = ""
-        column = f"saturation/{name}"
+        column = meter.column(SATURATION, name)
         if column in s.step_columns and len(s.step_steps):
             share = s.step_column(column)[-1]
             text = f"saturated: <b>{share:.0%}</b> of outputs within 1% of their limits"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
-from bpstudio.training.snapshots import DOMAIN
+from bpstudio.viewmodel.snapshots import DOMAIN
 
 GRID_COLUMNS = 8
 

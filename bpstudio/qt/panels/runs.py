@@ -9,6 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout
 
+from bpstudio.core import meter
+from bpstudio.core.meter import DEAD_FRACTION, GRAD_NORM
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training.history import geometric_moving_average
@@ -37,8 +39,9 @@ def measure(columns, steps, values, epoch_steps, epoch_values, epoch_columns, ke
         return epoch_steps, epoch_values[:, list(epoch_columns).index(key)]
     if not len(steps):
         return empty
-    grads = [i for i, c in enumerate(columns) if c.startswith("grad_norm/")]
-    dead = [i for i, c in enumerate(columns) if c.startswith("dead_fraction/")]
+    groups = meter.group(columns)
+    grads = [i for i, _ in groups.get(GRAD_NORM, [])]
+    dead = [i for i, _ in groups.get(DEAD_FRACTION, [])]
     window = max(1, len(steps) // 100)
     with np.errstate(divide="ignore", invalid="ignore"):
         if key == "grad_first" and grads:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpstudio.core import Sequential
-from bpstudio.core.layers import Dense, _Activated
+from bpstudio.core.layers import Activated, Dense
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ def trace(net: Sequential, x, y) -> Trace:
     (a class index, a 0/1 label or the regression values)."""
     net = net.clone(dtype="float64")
     X = np.asarray(x, np.float64).reshape(1, -1)
-    Y = net._targets(np.asarray(y).reshape(1, -1) if np.ndim(y) else np.asarray([y]))
+    Y = net.prepare_targets(np.asarray(y).reshape(1, -1) if np.ndim(y) else np.asarray([y]))
     inputs, h = [], X
     for layer in net.layers:
         inputs.append(h)
         h = layer.forward(h, training=False)
     A = h
-    loss, dZ_fused = net._loss_value(A, Y)
-    fused = bool(net._fused)
+    loss, dZ_fused = net.compute_loss(A, Y)
+    fused = net.fused
     d = dZ_fused if fused else net.loss.gradient(A, Y)
     dA_out = net.loss.gradient(A, Y)  # shown at the output even when the loss is fused
     records = []
@@ -66,8 +66,8 @@ def trace(net: Sequential, x, y) -> Trace:
         layer = net.layers[i]
         from_logits = fused and i == last
         dz = None
-        if isinstance(layer, _Activated):
-            dz = layer._dZ(d, from_logits)
+        if isinstance(layer, Activated):
+            dz = layer.pre_activation_gradient(d, from_logits)
         d_in = layer.backward(d, from_logits=from_logits, need_dX=True)
         dW = db = kernel = None
         if isinstance(layer, Dense):

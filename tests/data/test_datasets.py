@@ -3,8 +3,8 @@ import io
 import numpy as np
 import pytest
 
-from bpstudio.training.csvdata import CsvError, read_csv
-from bpstudio.training.datasets import (
+from bpstudio.data.csvdata import CsvError, read_csv
+from bpstudio.data.datasets import (
     CLASSIFICATION_2D,
     FEATURES,
     REGRESSION_2D,
@@ -152,7 +152,7 @@ def test_csv_files_binary_huge_and_not_utf8(tmp_path, monkeypatch):
         read_csv(latin)
     big = tmp_path / "big.csv"
     big.write_text("a,b\n" + "1,0\n" * 100)
-    monkeypatch.setattr("bpstudio.training.csvdata.MAX_BYTES", 100)
+    monkeypatch.setattr("bpstudio.data.csvdata.MAX_BYTES", 100)
     with pytest.raises(CsvError, match="the limit is"):
         read_csv(big)
     with pytest.raises(CsvError, match="cannot read"):

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpstudio.core import meter
+from bpstudio.core.meter import (
+    ACTIVATION_MEAN,
+    DEAD_FRACTION,
+    GRAD_NORM,
+    SATURATION,
+    UPDATE_RATIO,
+)
 from bpstudio.training.history import RunHistory
 
 #: First-to-last layer gradient ratios outside [VANISHING, EXPLODING] are called out.
@@ -90,7 +98,7 @@ def diagnose(history: RunHistory, activations: dict | None = None) -> list[Findi
     findings = _non_finite(history)
     steps = history.steps
     if len(steps) >= MIN_STEPS:
-        columns = _by_prefix(steps.columns)
+        columns = meter.group(steps.columns)
         recent = steps.values[-WINDOW:]
         start = steps.values[: min(10, len(steps))]
         findings += _exploding(columns, recent, start)
@@ -107,16 +115,6 @@ def diagnose(history: RunHistory, activations: dict | None = None) -> list[Findi
 def activation_names(net) -> dict[str, str]:
     """{layer name: activation name} for the layers of `net` that have an activation."""
     return {layer.name: layer.activation.name for layer in net.activation_layers}
-
-
-def _by_prefix(columns) -> dict[str, list[tuple[int, str]]]:
-    """{"grad_norm": [(column index, layer name), ...], ...} in the network's order."""
-    grouped: dict[str, list[tuple[int, str]]] = {}
-    for i, name in enumerate(columns):
-        if "/" in name:
-            prefix, layer = name.split("/", 1)
-            grouped.setdefault(prefix, []).append((i, layer))
-    return grouped
 
 
 def _median(values) -> float:
@@ -144,7 +142,7 @@ def _non_finite(history) -> list[Finding]:
 
 
 def _exploding(columns, recent, start) -> list[Finding]:
-    grads = columns.get("grad_norm", [])
+    grads = columns.get(GRAD_NORM, [])
     worst = None
     for i, layer in grads:
         before, now = _median(start[:, i]), _median(recent[-5:, i])
@@ -168,7 +166,7 @@ def _exploding(columns, recent, start) -> list[Finding]:
 
 
 def _vanishing(columns, recent) -> list[Finding]:
-    grads = columns.get("grad_norm", [])
+    grads = columns.get(GRAD_NORM, [])
     if len(grads) < 3:
         return []
     (first, first_name), (last, _) = grads[0], grads[-1]
@@ -194,7 +192,7 @@ def _dead_units(columns, recent, start, activations) -> list[Finding]:
     # plain ReLU units are dead for good.
     layers = [
         (float(recent[-1, i]), float(start[0, i]), layer)
-        for i, layer in columns.get("dead_fraction", [])
+        for i, layer in columns.get(DEAD_FRACTION, [])
         if activations.get(layer, "relu") == "relu"
     ]
     dead = [entry for entry in layers if entry[0] >= DEAD and entry[0] >= entry[1] + 0.25]
@@ -215,8 +213,8 @@ def _dead_units(columns, recent, start, activations) -> list[Finding]:
 
 def _saturation(columns, recent) -> list[Finding]:
     # An output layer close to 0 or 1 is a confident prediction, not a problem.
-    output = columns["activation_mean"][-1][1] if columns.get("activation_mean") else None
-    for i, layer in columns.get("saturation", []):
+    output = columns[ACTIVATION_MEAN][-1][1] if columns.get(ACTIVATION_MEAN) else None
+    for i, layer in columns.get(SATURATION, []):
         if layer == output:
             continue
         share = _median(recent[:, i])
@@ -236,7 +234,7 @@ def _saturation(columns, recent) -> list[Finding]:
 
 
 def _learning_rate(columns, recent, names) -> list[Finding]:
-    ratios = [i for i, _ in columns.get("update_ratio", [])]
+    ratios = [i for i, _ in columns.get(UPDATE_RATIO, [])]
     if not ratios:
         return []
     update = _median(recent[:, ratios])

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from bpstudio.training.snapshots import DrawGate, SnapshotThrottle
+from bpstudio.viewmodel.snapshots import DrawGate, SnapshotThrottle
 
 
 class Clock:
@@ -90,9 +90,9 @@ def test_the_gate_holds_the_training_thread_until_opened_or_timed_out():
 
 
 def test_slow_parts_are_made_again_at_most_every_slow_every_seconds():
-    from bpstudio.training.lessons import lessons
-    from bpstudio.training.project import load_project
-    from bpstudio.training.snapshots import SLOW_EVERY, SnapshotMaker
+    from bpstudio.lessons import lessons
+    from bpstudio.project import load_project
+    from bpstudio.viewmodel.snapshots import SLOW_EVERY, SnapshotMaker
 
     trainer = load_project(lessons()[3].path).make_trainer()  # ReLU layers, 2-D data
     clock = Clock()

@@ -14,13 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpstudio.training.project import (
-    Project,
-    ProjectError,
-    load_project,
-    save_project,
-    write_atomically,
-)
+from bpstudio.project.fileformat import load_project, save_project, write_atomically
+from bpstudio.project.model import Project, ProjectError
 
 DEFAULT_INTERVAL = 60.0  # seconds between autosaves while something changes
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpstudio.core import Dense
+from bpstudio.analysis.diagnostics import activation_names, diagnose
+from bpstudio.core import Dense, meter
 from bpstudio.core.callbacks import Callback
-from bpstudio.training.diagnostics import activation_names, diagnose
+from bpstudio.core.meter import GRAD_NORM
 from bpstudio.training.history import EPOCH_COLUMNS
 
 #: The 2-D data sets live in [-6, 6] x [-6, 6], as in TensorFlow Playground.
@@ -162,7 +163,7 @@ class SnapshotMaker:
         slow = self._slow
         last = t.history.steps.last() or {}
         grad_norms = np.array(
-            [last.get(f"grad_norm/{layer.name}", math.nan) for layer in net.kernel_layers]
+            [last.get(meter.column(GRAD_NORM, layer.name), math.nan) for layer in net.kernel_layers]
         )
         dead = tuple(net.dead_units())
         weights = unit_grads = blocks = None
@@ -241,13 +242,13 @@ class SnapshotMaker:
             }
             if self.grid_inputs is not None and net.count_params() <= MAX_DRAWN_WEIGHTS:
                 dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-                net._forward(self.unit_grid_inputs, training=False)
+                net.forward(self.unit_grid_inputs, training=False)
                 shape = (-1, UNIT_GRID, UNIT_GRID)
                 parts["unit_grids"] = tuple(layer.A.T.reshape(shape).copy() for layer in dense)
         return parts
 
     def _probe_forward(self):
-        self.trainer.net._forward(self.probe, training=False)
+        self.trainer.net.forward(self.probe, training=False)
 
     def _output(self) -> OutputView | None:
         t = self.trainer

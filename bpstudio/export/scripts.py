@@ -15,8 +15,8 @@ import numpy as np
 
 from bpstudio.core import Sequential
 from bpstudio.core.layers import Activation, BatchNormalization, Dense, Dropout
-from bpstudio.training.datasets import Dataset
-from bpstudio.training.project import Project
+from bpstudio.data.datasets import Dataset
+from bpstudio.project import Project
 
 TARGETS = ("pytorch", "keras", "onnx", "npz")
 ONNX_OPSET = 17
@@ -159,11 +159,6 @@ def _layer_summary(layer) -> str:
     return "BatchNormalization"
 
 
-def _fused(net: Sequential) -> bool:
-    """True when the loss takes the last layer's logits (sigmoid/softmax + cross-entropy)."""
-    return bool(net._fused)
-
-
 def _call(indent: int, head: str, args: list[str], tail: str = "", width: int = 88) -> list[str]:
     """`head(args)tail` laid out as ruff format would: on one line if it fits, else the
     arguments on one line of their own, else one per line with a trailing comma."""
@@ -265,10 +260,10 @@ def _torch_loss(net: Sequential) -> tuple[str, str]:
     if name == "mse":
         return "nn.MSELoss()", "mean over examples and outputs, as in the studio"
     if name == "binary_crossentropy":
-        if _fused(net):
+        if net.fused:
             return "nn.BCEWithLogitsLoss()", "takes logits: the sigmoid is inside the loss"
         return "nn.BCELoss()", "takes probabilities"
-    if _fused(net):
+    if net.fused:
         return "nn.CrossEntropyLoss()", "takes logits and class indices: softmax is inside"
     return "nn.NLLLoss()", "takes log-probabilities and class indices"
 
@@ -320,7 +315,7 @@ def _torch_optimizer(net: Sequential) -> list[str]:
 def pytorch_script(project: Project, net: Sequential, dataset: Dataset, data_file: str) -> str:
     """A standalone script defining `StudioNet(nn.Module)`, loading the trained weights from
     `data_file` (beside the script) and training further with the same settings."""
-    fused = _fused(net)
+    fused = net.fused
     modules = _torch_modules(net)
     output = None
     if fused:

@@ -9,12 +9,14 @@ knows which trained arrays still fit."""
 from __future__ import annotations
 
 import copy
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
 
-from bpstudio.core import Sequential
-from bpstudio.core.layers import MAX_UNITS, from_config
+from bpstudio.core import Sequential, registry
+from bpstudio.core.layers import MAX_UNITS
+from bpstudio.core.model import name_layers as name_built_layers
+from bpstudio.project.model import ProjectError
 
 KINDS = ("Dense", "Activation", "Dropout", "BatchNormalization")
 
@@ -39,8 +41,8 @@ class EditError(ValueError):
 def name_layers(layers: list[dict]) -> list[dict]:
     """The layers with every name filled in, as Sequential names them (kind, kind_1, ...)."""
     layers = copy.deepcopy(layers)
-    built = [from_config(config) for config in layers]
-    Sequential._name_layers(SimpleNamespace(layers=built))  # the network's own naming
+    built = [registry.get("layer", config) for config in layers]
+    name_built_layers(built)  # the network's own naming
     for config, layer in zip(layers, built):
         config["name"] = layer.name
     return layers
@@ -87,7 +89,7 @@ def update_layer(layers: list[dict], index: int, **changes) -> list[dict]:
         raise EditError(f"there is no layer {index}")
     config = {**copy.deepcopy(layers[index]), **changes}
     try:
-        from_config(config)
+        registry.get("layer", config)
     except (ValueError, TypeError) as exc:
         raise EditError(str(exc)) from None
     return name_layers([*layers[:index], config, *layers[index + 1 :]])
@@ -133,10 +135,6 @@ def rebuild(project, layers: list[dict], features=None) -> list[str]:
     """Give `project` new layers (and input features), keeping every trained array that
     still fits; returns the names of the layers that start again. Raises EditError (and
     changes nothing) if the network cannot be built."""
-    from dataclasses import replace
-
-    from bpstudio.training.project import ProjectError
-
     before = (project.layers, project.dataset, project.weights)
     old = project.weights
     project.layers = copy.deepcopy(layers)

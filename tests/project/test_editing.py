@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bpstudio.training import editing
-from bpstudio.training.lessons import first_network
+from bpstudio.lessons.catalog import first_network
+from bpstudio.project import editing
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from bpstudio._resources import resource_path
-from bpstudio.training.csvdata import CsvTable
+from bpstudio.data.csvdata import CsvTable
 
 CLASSIFICATION_2D = ("circle", "xor", "gauss", "spiral", "moons")
 REGRESSION_2D = ("plane", "multi_gauss")

@@ -6,15 +6,15 @@ import zipfile
 import numpy as np
 import pytest
 
-from bpstudio.training.csvdata import read_csv
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.lessons import first_network
-from bpstudio.training.project import (
+from bpstudio.data.csvdata import read_csv
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.lessons.catalog import first_network
+from bpstudio.project.fileformat import (
     MEMBER_LIMITS,
     Project,
     ProjectError,
-    _npz_bytes,
     load_project,
+    npz_bytes,
     project_bytes,
     save_project,
 )
@@ -204,7 +204,7 @@ def test_truncated_and_non_zip_files(tmp_path):
 
 
 def npz_member(arrays):
-    return _npz_bytes(arrays)
+    return npz_bytes(arrays)
 
 
 def test_weights_that_do_not_fit(tmp_path):
@@ -247,9 +247,9 @@ def test_absurd_declared_sizes_are_refused_before_reading(tmp_path, monkeypatch)
 
 
 def test_the_shipped_lessons_are_generated_from_the_code():
-    from bpstudio.training.lessons import LESSONS
+    from bpstudio.lessons.catalog import LESSONS
 
     for lesson, make in LESSONS.items():
         assert lesson.path.read_bytes() == project_bytes(make()), (
-            f"{lesson.path.name} is stale: run python -m bpstudio.training.lessons"
+            f"{lesson.path.name} is stale: run python -m bpstudio.lessons"
         )

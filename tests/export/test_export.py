@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.export import ExportError, export_project, onnx_model
-from bpstudio.training.project import Project
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.export.scripts import ExportError, export_project, onnx_model
+from bpstudio.project import Project
 
 # Every layer kind and activation, regularizers, a layer without bias, Keras-style BN settings.
 EVERY_KIND = [

@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from bpstudio.training.inspector import chain_rule, trace
-from bpstudio.training.lessons import dropout, first_network
+from bpstudio.analysis.trace import chain_rule, trace
+from bpstudio.lessons.catalog import dropout, first_network
 
 
 @pytest.mark.parametrize("make", [first_network, dropout])

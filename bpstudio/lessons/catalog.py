@@ -1,20 +1,19 @@
 """The built-in lessons. Each is a project defined here; the .bpstudio files shipped in
 resources/lessons are generated from these definitions with
 
-    python -m bpstudio.training.lessons
+    python -m bpstudio.lessons
 
 and a test checks that the shipped files are up to date."""
 
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from bpstudio._resources import resource_path
-from bpstudio.training.datasets import DatasetRecipe
-from bpstudio.training.project import Project, project_bytes
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.project import Project, project_bytes
 
 
 @dataclass(frozen=True)
@@ -324,8 +323,3 @@ def write_lessons():
         lesson.path.parent.mkdir(parents=True, exist_ok=True)
         lesson.path.write_bytes(project_bytes(make()))
         print(lesson.path)
-
-
-if __name__ == "__main__":
-    write_lessons()
-    sys.exit(0)

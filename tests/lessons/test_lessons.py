@@ -4,8 +4,8 @@ name the phenomenon on the broken run and stay silent on the cure."""
 import numpy as np
 import pytest
 
-from bpstudio.training.diagnostics import activation_names, diagnose
-from bpstudio.training.lessons import LESSONS, lessons, with_fix
+from bpstudio.analysis.diagnostics import activation_names, diagnose
+from bpstudio.lessons.catalog import LESSONS, lessons, with_fix
 
 MAKERS = {lesson.number: make for lesson, make in LESSONS.items()}
 
@@ -145,7 +145,7 @@ def test_the_other_rules_fire_on_runs_made_to_show_them(kind):
 
 
 def test_gradient_flow_names_what_the_bars_show():
-    from bpstudio.training.diagnostics import gradient_flow
+    from bpstudio.analysis.diagnostics import gradient_flow
 
     assert gradient_flow([1e-5, 0.1]) == (pytest.approx(1e-4), "vanishing")
     assert gradient_flow([0.2, 0.1])[1] == "healthy"
