@@ -64,6 +64,11 @@ def names(kind: str) -> tuple[str, ...]:
     return tuple(_entry(kind).classes)
 
 
+def get_class(kind: str, name: str) -> type:
+    """The class filed under `name`."""
+    return _entry(kind).classes[name]
+
+
 def get(kind: str, spec):
     """An object of `kind` from a name, a config dict, an instance, or None where the kind
     allows it (an activation: linear; a regularizer: none)."""
