@@ -10,6 +10,7 @@ import re
 import sys
 
 import bpstudio
+from bpstudio.export import TARGETS
 
 
 class CliError(Exception):
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export the network to another framework")
     e.add_argument("project", metavar="PROJECT")
-    e.add_argument("--to", required=True, choices=("pytorch", "keras", "onnx", "npz"))
+    e.add_argument("--to", required=True, choices=tuple(TARGETS))
     e.add_argument("--out", required=True, metavar="PATH")
     return p
 

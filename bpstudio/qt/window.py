@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 import bpstudio
 from bpstudio._resources import resource_path
 from bpstudio.data.datasets import DatasetRecipe
-from bpstudio.export import ExportError, export_project
+from bpstudio.export import TARGETS, ExportError, export_project
 from bpstudio.lessons import apply_fix, lessons
 from bpstudio.project import (
     SUFFIX,
@@ -75,12 +75,7 @@ LAYOUT_VERSION = 2
 #: Seconds to wait after each step at each position of the speed slider (last: full speed).
 SPEEDS = (0.5, 0.2, 0.05, 0.01, 0.0)
 #: File > Export > Network as …: target -> (label, file suffix, tooltip).
-NETWORK_EXPORTS = {
-    "pytorch": ("PyTorch script", ".py", "A PyTorch script with the same network and weights"),
-    "keras": ("Keras script", ".py", "A Keras 3 script with the same network and weights"),
-    "onnx": ("ONNX model", ".onnx", "The network for inference in any ONNX runtime"),
-    "npz": ("NumPy arrays", ".npz", "Every weight by name, plus the project's settings"),
-}
+NETWORK_EXPORTS = {to: (m.LABEL, m.SUFFIX, m.DESCRIPTION) for to, m in TARGETS.items()}
 FILE_FILTER = f"Backprop Studio projects (*{SUFFIX});;All files (*)"
 
 

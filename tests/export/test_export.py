@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from bpstudio.data.datasets import DatasetRecipe
-from bpstudio.export.scripts import ExportError, export_project, onnx_model
+from bpstudio.export import ExportError, export_project
+from bpstudio.export.onnx import onnx_model
 from bpstudio.project import Project
 
 # Every layer kind and activation, regularizers, a layer without bias, Keras-style BN settings.
