@@ -107,7 +107,7 @@ def main():
         window.show()
         app.processEvents()
         measure(window, app, label)
-        window.modified = False
+        window.document.modified = False
         window.close()
         app.processEvents()
 

@@ -51,7 +51,7 @@ watcher = FirstPaint()
 window.network_panel.installEventFilter(watcher)
 window.show()
 app.exec()
-window.modified = False
+window.document.modified = False
 window.close()
 """
 
@@ -104,7 +104,7 @@ def gui_run(project_path, seconds, probe_seconds):
         )
 
     def start():
-        window.play_action.trigger()
+        window.actions["play"].trigger()
         QTimer.singleShot(500, lambda: mark("start"))  # from full speed on
 
     def start_probe():
@@ -119,7 +119,7 @@ def gui_run(project_path, seconds, probe_seconds):
 
     def stop():
         mark("end")
-        window.modified = False
+        window.document.modified = False
         window.close()
         app.quit()
 

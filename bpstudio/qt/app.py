@@ -15,7 +15,7 @@ import bpstudio
 from bpstudio._resources import resource_path
 from bpstudio.project import ProjectError, load_project
 from bpstudio.qt import theme
-from bpstudio.qt.window import PAINT_IDLE_MS
+from bpstudio.qt.session import PAINT_IDLE_MS
 
 _NOISE = ("This plugin does not support propagateSizeHints()",)
 
@@ -47,7 +47,7 @@ class _FirstPaint(QObject):
         if event.type() == QEvent.Type.Paint:
             print(f"first-paint {time.time():.4f}", flush=True)
             obj.removeEventFilter(self)
-            obj.modified = False
+            obj.document.modified = False
             QTimer.singleShot(0, obj.close)
         return False
 
@@ -78,7 +78,7 @@ def run_studio(path=None, on_ready=None, settings: QSettings | None = None) -> i
         QTimer.singleShot(0, lambda: on_ready(window))
     if not os.environ.get("BPSTUDIO_STARTUP_PROBE"):
         # Work a crashed session left behind is offered once the window is up.
-        QTimer.singleShot(0, window.offer_recovery)
+        QTimer.singleShot(0, window.autosaves.offer_recovery)
     else:
         # For measuring startup (packaging/smoke_test.sh): say when the window is first
         # painted, as a Unix time, and leave.

@@ -251,8 +251,6 @@ def editing_hint(kind) -> str:
 class BuilderPanel(Panel):
     """The network: palette, canvas, inspector and analysis."""
 
-    title = "Network"
-    name = "network"
     every = 3
 
     edit_requested = Signal(object, str)  # new layer list, description

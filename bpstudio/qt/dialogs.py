@@ -85,32 +85,11 @@ class CsvImportDialog(QDialog):
 
 
 #: Classroom mode's choices: panel or control name -> what the teacher sees.
-CLASSROOM_PANELS = {
-    "network": "Network",
-    "output": "Output",
-    "loss": "Loss",
-    "gradients": "Gradients",
-    "dead_units": "Dead units",
-    "histograms": "Histograms",
-    "runs": "Compare runs",
-    "dataset": "Data",
-    "settings": "Training settings",
-    "lesson": "Lesson",
-}
-CLASSROOM_CONTROLS = {
-    "dataset": "Changing the data",
-    "settings": "Changing the training settings",
-    "network": "Editing the network",
-    "reset": "Reset",
-    "open": "Opening other projects and lessons",
-}
-
-
 class ClassroomDialog(QDialog):
     """A teacher hides panels and locks controls; saved with the project, so the class opens
-    exactly the lesson prepared."""
+    exactly the lesson prepared. panels and locks: {key: what the teacher reads}."""
 
-    def __init__(self, classroom: dict | None, parent=None):
+    def __init__(self, classroom: dict | None, panels: dict, locks: dict, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Classroom mode")
         classroom = classroom or {}
@@ -121,12 +100,8 @@ class ClassroomDialog(QDialog):
         intro.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        self.hidden = self._boxes(
-            layout, "Hide these panels", CLASSROOM_PANELS, classroom.get("hidden", [])
-        )
-        self.locked = self._boxes(
-            layout, "Lock these controls", CLASSROOM_CONTROLS, classroom.get("locked", [])
-        )
+        self.hidden = self._boxes(layout, "Hide these panels", panels, classroom.get("hidden", []))
+        self.locked = self._boxes(layout, "Lock these controls", locks, classroom.get("locked", []))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

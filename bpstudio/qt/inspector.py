@@ -27,14 +27,18 @@ GRADCHECK_TOLERANCE = 1e-6
 
 
 class BackpropInspectorDialog(QDialog):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    """training: the TrainingController whose network it follows (paused while it reads);
+    canvas: the network canvas it writes its numbers on."""
+
+    def __init__(self, training, canvas, parent=None):
+        super().__init__(parent)
+        self.training = training
+        self.canvas = canvas
         self.setWindowTitle("Backprop inspector")
         self.setModal(False)
         self.trace = None
         self.stage = 0
-        trainer = window.session.trainer
+        trainer = training.trainer
         self.example = QSpinBox()
         self.example.setRange(1, len(trainer.X))
         self.example.setToolTip("Which training example to follow through one pass")
@@ -103,10 +107,6 @@ class BackpropInspectorDialog(QDialog):
         self.resize(640, 560)
         self.recompute()
 
-    @property
-    def canvas(self):
-        return self.window.network_panel.canvas
-
     def stages(self) -> list:
         """("forward", None), then ("backward", layer trace) from the output down, then
         ("update", None)."""
@@ -117,14 +117,13 @@ class BackpropInspectorDialog(QDialog):
         """Follow the chosen example through the network as it is now."""
         index = self.example.value() - 1
         try:
-            with self.window.session.paused() as trainer:
+            with self.training.paused() as trainer:
                 x, y = trainer.X[index], trainer.Y[index]
                 self.trace = trace(trainer.net, x, y)
                 self.learning_rate = trainer.net.optimizer.learning_rate
         except TimeoutError as exc:
             self.stage_text.setText(str(exc))
             return
-        self.window.update_play_action(False)
         t = self.trace
         shown = ", ".join(f"{v:.3g}" for v in t.x[:8]) + (" …" if len(t.x) > 8 else "")
         self.example_text.setText(
@@ -201,7 +200,7 @@ class BackpropInspectorDialog(QDialog):
         self.canvas.set_overlay(self.canvas.overlay, self._highlight())
 
     def check_gradients(self):
-        with self.window.session.paused() as trainer:
+        with self.training.paused() as trainer:
             n = min(GRADCHECK_SAMPLES, len(trainer.X))
             X, Y = trainer.X[:n], trainer.Y[:n]
             results = [gradcheck(trainer.net, X, Y, training=mode) for mode in (True, False)]

@@ -1,6 +1,6 @@
 """What makes the studio teach: the lesson panel (text, a question to answer before running,
-the answer, and the fixes to run next) and the diagnosis banner that names what the rules of
-training/diagnostics.py see in the run."""
+the answer, and the fixes to run next), the diagnosis banner that names what the rules of
+analysis/diagnostics.py see in the run, and the failure banner when training overflowed."""
 
 from __future__ import annotations
 
@@ -177,3 +177,52 @@ class DiagnosisBanner(QFrame):
             self.dismissed.add(self.finding.kind)
         self.finding = None
         self.hide()
+
+
+class FailureBanner(QFrame):
+    """A red banner when training stopped on a non-finite value: where it appeared (step and
+    layer), what to try, and buttons to roll back (with the same or a ten times lower
+    learning rate)."""
+
+    rollback_requested = Signal(bool)  # True: with the learning rate ÷10
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet(
+            "#banner { background: #fce8e6; border: 1px solid #c5221f; border-radius: 4px; }"
+        )
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.rollback_button = QPushButton("Roll back")
+        self.rollback_button.setToolTip(
+            "Go back to the last weights saved before training broke down."
+        )
+        self.rollback_lower_button = QPushButton("Roll back, learning rate ÷10")
+        self.rollback_lower_button.setToolTip(
+            "Go back and continue with a learning rate ten times smaller."
+        )
+        self.rollback_button.clicked.connect(lambda: self._roll_back(False))
+        self.rollback_lower_button.clicked.connect(lambda: self._roll_back(True))
+        row = QHBoxLayout(self)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.rollback_button)
+        row.addWidget(self.rollback_lower_button)
+        self.hide()
+
+    def show_failure(self, failure: dict | None):
+        if failure is None:
+            if self.isVisible():
+                self.hide()
+            return
+        self.text.setText(
+            f"<b>Training stopped at step {failure['step']}</b>: {_escape(failure['what'])} "
+            f"(first seen in layer <b>{failure['layer']}</b>). The weights or gradients "
+            f"overflowed: try a lower learning rate, gradient clipping or batch normalization."
+        )
+        self.rollback_button.setText(f"Roll back to step {failure['rollback_step']}")
+        self.show()
+
+    def _roll_back(self, lower_rate: bool):
+        self.hide()
+        self.rollback_requested.emit(lower_rate)

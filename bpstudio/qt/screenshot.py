@@ -8,19 +8,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-#: What `bpstudio screenshot --panel` can picture.
-PANELS = (
-    "network",
-    "output",
-    "loss",
-    "gradients",
-    "dead_units",
-    "histograms",
-    "runs",
-    "dataset",
-    "settings",
-    "lesson",
-)
+from bpstudio.qt.layout import PANEL_NAMES
+
+#: What `bpstudio screenshot --panel` can picture: every panel of the window's table.
+PANELS = PANEL_NAMES
 
 
 def render(
@@ -73,23 +64,21 @@ def render(
 
         train_here()
         if fix:
-            window.run_fix(fix - 1)
+            window.edits.run_fix(fix - 1)
             train_here()
             window.docks["runs"].raise_()
             for _ in range(3):
                 app.processEvents()
         bar.close()
         widget = window
-        if panel in ("dataset", "settings", "lesson"):
-            widget = window.docks[panel].widget()
-        elif panel:
-            widget = window.panels[panel]
+        if panel:  # a dock shows it with its scroll area, if it has one
+            widget = window.docks[panel].widget() if panel in window.docks else window.panels[panel]
         if prepare is not None:
             widget = prepare(window) or widget
             for _ in range(3):
                 app.processEvents()
         pixmap = widget.grab()
-        window.modified = False
+        window.document.modified = False
         window.close()
         app.processEvents()
         if not pixmap.save(str(out), "PNG"):

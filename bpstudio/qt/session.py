@@ -1,4 +1,5 @@
-"""The training session: owns the worker thread that drives the Trainer.
+"""The training session: owns the worker thread that drives the Trainer, and the hub that
+hands its snapshots to the panels.
 
 The GUI thread talks to the worker only through the TrainerControls object (writes) and the
 snapshot_ready signal (immutable snapshots, queued to the GUI thread by Qt)."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from bpstudio.training.trainer import Trainer, TrainerControls
 from bpstudio.viewmodel.snapshots import DrawGate, SnapshotMaker, SnapshotThrottle
@@ -18,6 +19,8 @@ from bpstudio.viewmodel.snapshots import DrawGate, SnapshotMaker, SnapshotThrott
 FRAME = 1 / 20.5
 #: The least training time between two snapshots, however slowly the window draws.
 MIN_TRAINING = 0.025
+#: Qt's repaint idle time, in ms (set by bpstudio.qt.app.application).
+PAINT_IDLE_MS = 1
 
 
 class _Worker(QObject):
@@ -141,3 +144,41 @@ class TrainingSession(QObject):
         if not self._started:
             return True
         return self._thread.wait(timeout_ms)
+
+
+class SnapshotHub(QObject):
+    """Re-emits the snapshots of whichever session is current, dropping the ones the GUI had
+    no time to draw (only the newest matters), and emits `drawn` once what it delivered has
+    been painted, so that the trainer, which waits for it (see DrawGate), holds still while
+    the GUI thread works.
+
+    Qt repaints on an idle timer after the panels ask, gathering all their requests into one
+    repaint; application() sets that timer to 1 ms (QT_QPA_UPDATE_IDLE_TIME; 5 by default),
+    so a 2 ms timer started after delivery fires once that repaint is done. (With the idle
+    timer at 0, every request was painted on its own: 6-7 repaints a snapshot, measured.)"""
+
+    snapshot_ready = Signal(object)
+    #: What was delivered has been painted: the trainer may go on.
+    drawn = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._latest = None
+        self._scheduled = False
+        self.received = 0
+        self.draw_count = 0
+
+    def offer(self, snapshot):
+        self.received += 1
+        self._latest = snapshot
+        if not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._deliver)
+
+    def _deliver(self):
+        self._scheduled = False
+        snapshot, self._latest = self._latest, None
+        if snapshot is not None:
+            self.draw_count += 1
+            self.snapshot_ready.emit(snapshot)
+        QTimer.singleShot(PAINT_IDLE_MS + 1, self.drawn.emit)

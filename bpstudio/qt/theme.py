@@ -164,7 +164,7 @@ class StatusLabel(QWidget):
     def setText(self, text: str):
         if text != self._text:
             self._text = text
-            self._plain, self._formats = _styled_runs(text)
+            self._plain, self._formats = styled_runs(text)
             self._layout = None
             self.update()
 
@@ -217,7 +217,7 @@ class StatusLabel(QWidget):
 _TAGS = re.compile(r"<(/?)([bi])>")
 
 
-def _styled_runs(text: str) -> tuple[str, list]:
+def styled_runs(text: str) -> tuple[str, list]:
     """The plain text of `text` (with <b>, <i> and HTML entities) and its bold and italic
     ranges, for a QTextLayout."""
     plain, formats = [], []

@@ -81,6 +81,11 @@ class Trainer:
         self.run_number += 1
 
     @property
+    def position(self) -> int:
+        """How many training samples of the current epoch have been used."""
+        return self._pos
+
+    @property
     def step_count(self) -> int:
         """Steps (optimizer updates) made in this run."""
         return self.net.steps

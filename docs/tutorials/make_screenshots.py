@@ -79,7 +79,7 @@ def _edit(window):
 
 
 def _answer(window):
-    window.lesson_panel.show_answer()
+    window.panels["lesson"].show_answer()
 
 
 SHOTS = [

@@ -11,7 +11,7 @@ from tests.qt.test_window import wait_idle
 
 
 def train_epoch(qtbot, window):
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
 
 
@@ -33,11 +33,11 @@ def test_adding_a_unit_keeps_what_it_can_and_says_what_started_again(qtbot, make
     # The first run is kept for comparison; the edit starts a new one.
     assert [r.name for r in window.project.runs] == ["Run 1"]
     # Undo and redo, from the Edit menu's actions.
-    window.undo_action.trigger()
+    window.actions["undo"].trigger()
     assert units(window) == [4, 2, 1]
-    window.redo_action.trigger()
+    window.actions["redo"].trigger()
     assert units(window) == [5, 2, 1]
-    assert window.undo_stack.undoText() == "dense: 5 units"
+    assert window.edits.undo_stack.undoText() == "dense: 5 units"
 
 
 def test_palette_inspector_and_shortcuts(qtbot, make_window):
@@ -72,7 +72,7 @@ def test_palette_inspector_and_shortcuts(qtbot, make_window):
     qtbot.keyClick(builder.canvas, Qt.Key.Key_Plus)
     qtbot.keyClick(builder.canvas, Qt.Key.Key_Minus)
     assert units(window)[1] == 3
-    assert window.undo_stack.count() == 7  # one command per edit
+    assert window.edits.undo_stack.count() == 7  # one command per edit
 
 
 def test_a_refused_edit_says_why_and_changes_nothing(make_window):
@@ -84,9 +84,9 @@ def test_a_refused_edit_says_why_and_changes_nothing(make_window):
     assert "output layer cannot be removed" in window.statusBar().currentMessage()
     builder.canvas.select(0)
     builder.inspector.epsilon.setText("abc")
-    builder._on_inspector_changed(0, {"units": 0})
+    builder.inspector.changed.emit(0, {"units": 0})
     assert window.project.layers == before
-    assert window.undo_stack.count() == 0
+    assert window.edits.undo_stack.count() == 0
 
 
 def test_drops_from_the_palette_land_where_they_are_dropped(make_window):
@@ -131,7 +131,7 @@ def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_windo
     assert (layer, row, column) == ("dense", 1, 3)
     kernel = window.session.trainer.net.layers[0].params["kernel"]
     assert weight == pytest.approx(kernel[1, 3])
-    monkeypatch.setattr("bpstudio.qt.window.QInputDialog.getDouble", lambda *a, **k: (0.5, True))
+    monkeypatch.setattr("bpstudio.qt.feedback.QInputDialog.getDouble", lambda *a, **k: (0.5, True))
     canvas.weight_clicked.emit(layer, row, column, weight)
     qtbot.waitUntil(lambda: kernel[1, 3] == 0.5, timeout=3000)
     # The edit makes no step, so the snapshot from before it still matches the step count:
@@ -144,7 +144,7 @@ def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_windo
 
 def test_editing_while_training_pauses_and_keeps_trained_layers(qtbot, make_window):
     window = make_window()
-    window.toggle_play()
+    window.training.toggle_play()
     qtbot.waitUntil(lambda: window.session.trainer.step_count > 30, timeout=5000)
     window.network_panel.canvas.edit_requested.emit("insert", 2, "Dropout")
     assert not window.session.playing
@@ -155,7 +155,7 @@ def test_editing_while_training_pauses_and_keeps_trained_layers(qtbot, make_wind
 
 def test_classroom_lock_keeps_the_network_as_it_is(make_window):
     window = make_window()
-    window.set_classroom({"hidden": [], "locked": ["network"]})
+    window.classroom.set({"hidden": [], "locked": ["network"]})
     before = list(window.project.layers)
     window.network_panel.canvas.button_clicked(0, "+")
     window.network_panel.add_after_selection("Dense")
@@ -178,7 +178,7 @@ def test_a_wide_network_is_drawn_summarised(qtbot, make_window):
     assert bands == ["input", "dense", "dense_1"]
     assert len(canvas.columns[-1].positions) == 10
     # 512 x 512 weights, drawn as 6 x 6 aggregated lines.
-    window.step_action.trigger()
+    window.actions["step"].trigger()
     wait_idle(qtbot, window)
     assert window.last_snapshot.weights is None  # too many to copy every snapshot
     assert [b.shape for b in window.last_snapshot.weight_blocks] == [(6, 6), (6, 6), (6, 6)]

@@ -26,7 +26,7 @@ def answer_discard():
             widget.button(QMessageBox.StandardButton.Discard).click()
 
 def ready(window):
-    window.play_action.trigger()
+    window.actions["play"].trigger()
 
     def close():
         assert window.session.playing, "training was not running when the window closed"

@@ -11,14 +11,14 @@ from tests.qt.test_window import wait_idle
 
 def train_epochs(qtbot, window, n):
     for _ in range(n):
-        window.epoch_action.trigger()
+        window.actions["epoch"].trigger()
         wait_idle(qtbot, window)
 
 
 def test_lesson_panel_shows_the_question_then_the_answer(qtbot, make_window):
     window = make_window()
     assert window.open_lesson(4)
-    panel = window.lesson_panel
+    panel = window.panels["lesson"]
     assert panel.title.text() == "Lesson 4: Dead ReLU units"
     assert "Predict, then run." in panel.question.text()
     assert panel.answer.isHidden() and not panel.answer_button.isHidden()
@@ -44,7 +44,7 @@ def test_the_diagnosis_banner_names_dead_units_and_links_the_lesson(qtbot, make_
     qtbot.mouseClick(banner.hide_button, Qt.MouseButton.LeftButton)
     train_epochs(qtbot, window, 1)
     assert not banner.isVisible()  # hidden until the next run
-    window.reset()
+    window.training.reset()
     assert banner.dismissed == set()
 
 
@@ -53,7 +53,7 @@ def test_a_fix_runs_second_from_the_same_seed_and_the_runs_compare(qtbot, make_w
     window.open_lesson(2)
     train_epochs(qtbot, window, 3)
     first_weights = window.session.trainer.net.get_weights()
-    qtbot.mouseClick(window.lesson_panel.fix_buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.panels["lesson"].fix_buttons[0], Qt.MouseButton.LeftButton)
     project = window.project
     assert [r.name for r in project.runs] == ["Run 1: as given"]
     assert project.lesson["number"] == 2  # still the lesson, now with ReLU and He init
@@ -61,7 +61,7 @@ def test_a_fix_runs_second_from_the_same_seed_and_the_runs_compare(qtbot, make_w
     assert project.seed == 0 and window.session.trainer.step_count == 0
     assert window.session.trainer.net.get_weights().keys() == first_weights.keys()
     train_epochs(qtbot, window, 3)
-    runs = window.runs_panel
+    runs = window.panels["runs"]
     assert runs.checked() == [LIVE, "Run 1: as given"]
     runs.choice.setCurrentIndex(runs.choice.findData("grad_ratio"))
     live, first = (c.yData for c in runs.curves[:2])  # as given, not log10
@@ -70,7 +70,7 @@ def test_a_fix_runs_second_from_the_same_seed_and_the_runs_compare(qtbot, make_w
     runs.list.item(1).setCheckState(Qt.CheckState.Unchecked)
     assert not runs.curves[1].isVisible()
     # The second run is named after the fix when it is kept.
-    project = window.capture()
+    project = window.training.capture()
     assert [r.name for r in project.runs] == [
         "Run 1: as given",
         "Run 2: ReLU with He initialization",
@@ -84,40 +84,39 @@ def test_every_lesson_opens_from_the_menu(make_window, number):
     action = next(a for a in menu.actions() if a.text().startswith(f"{number}."))
     action.trigger()
     assert window.project.lesson["number"] == number
-    assert window.lesson_panel.title.text().startswith(f"Lesson {number}:")
+    assert window.panels["lesson"].title.text().startswith(f"Lesson {number}:")
 
 
 def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_window, tmp_path):
     from bpstudio.project import load_project, save_project
-    from bpstudio.qt.dialogs import ClassroomDialog
 
     window = make_window()
     window.open_lesson(4)
-    dialog = ClassroomDialog(None, window)
+    dialog = window.classroom.make_dialog()
     dialog.hidden["histograms"].setChecked(True)
     dialog.hidden["network"].setChecked(True)
     dialog.locked["settings"].setChecked(True)
     dialog.locked["open"].setChecked(True)
     classroom = dialog.classroom()
     assert classroom == {"hidden": ["network", "histograms"], "locked": ["settings", "open"]}
-    window.set_classroom(classroom)
+    window.classroom.set(classroom)
     assert not window.docks["histograms"].isVisible()
     assert not window.docks["histograms"].toggleViewAction().isEnabled()
     assert not window.network_panel.isVisible()
-    assert not window.settings_panel.isEnabled() and window.dataset_panel.isEnabled()
-    assert not window.open_action.isEnabled() and not window.lesson_actions[0].isEnabled()
-    assert window.reset_action.isEnabled()
+    assert not window.panels["settings"].isEnabled() and window.panels["dataset"].isEnabled()
+    assert not window.actions["open"].isEnabled() and not window.actions["lesson_1"].isEnabled()
+    assert window.actions["reset"].isEnabled()
     assert "classroom mode" in window.windowTitle()
     # Saved with the project, and applied when the class opens it.
-    path = save_project(window.capture(), tmp_path / "class.bpstudio")
+    path = save_project(window.training.capture(), tmp_path / "class.bpstudio")
     assert load_project(path).classroom == classroom
-    window.modified = False
+    window.document.modified = False
     window.open_project(load_project(path), path)
-    assert not window.docks["histograms"].isVisible() and not window.settings_panel.isEnabled()
+    assert not window.docks["histograms"].isVisible() and not window.panels["settings"].isEnabled()
     # Turning it off brings everything back.
-    window.set_classroom(None)
-    assert window.docks["histograms"].isVisible() and window.settings_panel.isEnabled()
-    assert window.network_panel.isVisible() and window.open_action.isEnabled()
+    window.classroom.set(None)
+    assert window.docks["histograms"].isVisible() and window.panels["settings"].isEnabled()
+    assert window.network_panel.isVisible() and window.actions["open"].isEnabled()
 
 
 def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
@@ -133,7 +132,7 @@ def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
 
 def test_backprop_inspector_steps_through_one_pass(qtbot, make_window):
     window = make_window()
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     dialog = window.open_inspector()
     canvas = window.network_panel.canvas
@@ -171,8 +170,8 @@ def test_reset_keeps_the_run_and_starts_from_the_same_weights(qtbot, make_window
     window = make_window()
     start = window.session.trainer.net.get_weights()
     train_epochs(qtbot, window, 2)
-    window.settings_panel.changed.emit({"learning_rate": 0.3})  # one change
-    window.reset()
+    window.panels["settings"].changed.emit({"learning_rate": 0.3})  # one change
+    window.training.reset()
     wait_idle(qtbot, window)
     trainer = window.session.trainer
     assert trainer.step_count == 0
@@ -180,7 +179,7 @@ def test_reset_keeps_the_run_and_starts_from_the_same_weights(qtbot, make_window
         np.testing.assert_array_equal(trainer.net.get_weights()[key], value)
     assert [r.name for r in window.project.runs] == ["Run 1"]
     assert window.project.runs[0].weights is not None
-    assert window.runs_panel.checked() == [LIVE, "Run 1"]
+    assert window.panels["runs"].checked() == [LIVE, "Run 1"]
     train_epochs(qtbot, window, 1)
     assert trainer.net.optimizer.learning_rate == 0.3
 

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from bpstudio.data.datasets import FEATURES, DatasetRecipe
 from bpstudio.project import load_project, save_project
-from bpstudio.qt.dialogs import CLASSROOM_PANELS, CsvImportDialog
+from bpstudio.qt.dialogs import CsvImportDialog
+from bpstudio.qt.layout import PANEL_NAMES
 from tests.qt.test_window import wait_idle
 
 ACTIONS = int(os.environ.get("BPSTUDIO_MONKEY_ACTIONS", "1500"))
@@ -32,20 +33,20 @@ class Monkey:
 
     # --- training
     def play_pause(self):
-        self.window.toggle_play()
+        self.window.training.toggle_play()
 
     def step(self):
-        self.window.step_batch()
+        self.window.training.step_batch()
 
     def epoch(self):
-        self.window.step_epoch()
+        self.window.training.step_epoch()
 
     def reset(self):
-        self.window.reset()
+        self.window.training.reset()
 
     def rollback(self):
-        if self.window.banner.isVisible():
-            self.window._on_rollback_lower_clicked()
+        if self.window.failure_banner.isVisible():
+            self.window.failure_banner.rollback_lower_button.click()
 
     def speed(self):
         self.window.speed.setValue(self.rng.randint(0, self.window.speed.maximum()))
@@ -80,13 +81,13 @@ class Monkey:
                 {"units": self.rng.choice([0, 1, 3, 33])},
             ]
         )
-        builder._on_inspector_changed(index, change)
+        builder.inspector.changed.emit(index, change)
 
     def undo(self):
-        self.window.undo_action.trigger()
+        self.window.actions["undo"].trigger()
 
     def redo(self):
-        self.window.redo_action.trigger()
+        self.window.actions["redo"].trigger()
 
     def feature(self):
         self.window.network_panel.canvas.feature_toggled.emit(self.rng.choice(list(FEATURES)))
@@ -110,10 +111,10 @@ class Monkey:
                 {"global_clipnorm": self.rng.choice([None, 1.0])},
             ]
         )
-        self.window._on_settings_changed(change)
+        self.window.training.change_settings(change)
 
     def optimizer(self):
-        self.window._on_optimizer_changed(self.rng.choice(["sgd", "adam", "rmsprop"]))
+        self.window.edits.change_optimizer(self.rng.choice(["sgd", "adam", "rmsprop"]))
 
     def dataset(self):
         recipe = DatasetRecipe(
@@ -122,7 +123,7 @@ class Monkey:
             noise=self.rng.choice([0.0, 0.3]),
             seed=self.rng.randint(0, 5),
         )
-        self.window._on_recipe_changed(recipe)
+        self.window.edits.change_recipe(recipe)
 
     def lesson(self):
         self.window.open_lesson(self.rng.randint(1, 5))
@@ -130,13 +131,13 @@ class Monkey:
     def fix(self):
         fixes = (self.window.project.lesson or {}).get("fixes", [])
         if fixes:
-            self.window.run_fix(self.rng.randrange(len(fixes)))
+            self.window.edits.run_fix(self.rng.randrange(len(fixes)))
 
     # --- files and dialogs
     def save_and_load(self):
         path = self.tmp / "monkey.bpstudio"
-        save_project(self.window.capture(), path)
-        self.window.modified = False
+        save_project(self.window.training.capture(), path)
+        self.window.document.modified = False
         self.window.open_project(load_project(path), path)
 
     def inspector(self):
@@ -145,11 +146,11 @@ class Monkey:
         dialog.close()
 
     def classroom(self):
-        hidden = self.rng.sample(sorted(CLASSROOM_PANELS), self.rng.randint(0, 2))
+        hidden = self.rng.sample(sorted(PANEL_NAMES), self.rng.randint(0, 2))
         locked = self.rng.sample(
             ["dataset", "settings", "network", "reset"], self.rng.randint(0, 2)
         )
-        self.window.set_classroom(
+        self.window.classroom.set(
             {"hidden": hidden, "locked": locked} if hidden or locked else None
         )
 
@@ -161,7 +162,7 @@ class Monkey:
         dialog.close()
 
     def autosave(self):
-        self.window.autosave()
+        self.window.autosaves.autosave()
 
 
 def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
@@ -170,7 +171,7 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (rng.uniform(-2, 2), True))
     window = make_window()
     monkey = Monkey(window, rng, tmp_path)
-    monkeypatch.setattr(window, "_show_error", lambda *a, **k: monkey.errors.append(a))
+    monkeypatch.setattr(window.feedback, "error", lambda *a, **k: monkey.errors.append(a))
     names = [n for n in dir(Monkey) if not n.startswith("_")]
     counts = collections.Counter()
     faulthandler.dump_traceback_later(240, exit=True)  # a deadlock fails loudly, with stacks
@@ -184,8 +185,8 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     finally:
         faulthandler.cancel_dump_traceback_later()
     # Afterwards: pause, and the engine's network is the one on the canvas.
-    window.session.pause()
-    window.update_play_action(False)
+    with window.training.paused():
+        pass
     wait_idle(qtbot, window, timeout=10_000)
     net = window.session.trainer.net
     builder = window.network_panel
@@ -194,7 +195,7 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     assert [c.units for c in drawn] == [layer.output_dim for layer in net.layers]
     assert [c.title for c in drawn] == [layer.name for layer in net.layers]
     assert builder.canvas.columns[0].outputs == net.input_dim
-    project = window.capture()
+    project = window.training.capture()
     assert [c["name"] for c in project.layers] == [layer.name for layer in net.layers]
     print(
         f"\nmonkey: {sum(counts.values())} actions survived "
@@ -206,7 +207,7 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     # never for an error inside the studio.
     inside = [e for e in monkey.errors if "error in Backprop Studio" in str(e[0])]
     assert not inside, inside[0]
-    window.modified = False
+    window.document.modified = False
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -217,7 +218,7 @@ def test_short_monkey_runs_with_other_seeds(qtbot, make_window, tmp_path, monkey
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.5, True))
     window = make_window()
     monkey = Monkey(window, rng, tmp_path)
-    monkeypatch.setattr(window, "_show_error", lambda *a, **k: monkey.errors.append(a))
+    monkeypatch.setattr(window.feedback, "error", lambda *a, **k: monkey.errors.append(a))
     names = [n for n in dir(Monkey) if not n.startswith("_")]
     for i in range(300):
         getattr(monkey, rng.choice(names))()
@@ -228,4 +229,4 @@ def test_short_monkey_runs_with_other_seeds(qtbot, make_window, tmp_path, monkey
     net = window.session.trainer.net
     assert [c["name"] for c in window.network_panel.layers] == [x.name for x in net.layers]
     assert not [e for e in monkey.errors if "error in Backprop Studio" in str(e[0])]
-    window.modified = False
+    window.document.modified = False

@@ -21,7 +21,7 @@ from PySide6.QtCore import QTimer
 from bpstudio.qt.app import run_studio
 
 def ready(window):
-    window.play_action.trigger()
+    window.actions["play"].trigger()
     report = QTimer(window)
     report.timeout.connect(
         lambda: print("steps", window.session.trainer.step_count, flush=True)
@@ -99,26 +99,29 @@ def test_the_next_start_offers_the_autosave(make_window, tmp_path, monkeypatch):
         return QMessageBox.StandardButton.Yes if recover else QMessageBox.StandardButton.Discard
 
     monkeypatch.setattr(QMessageBox, "question", answer)
-    assert window.offer_recovery()
+    assert window.autosaves.offer_recovery()
     assert "after 75 training steps" in asked[0]
-    assert window.project.steps == 75 and window.modified
+    assert window.project.steps == 75 and window.document.modified
     assert not crashed.path.exists()  # recovered once, not offered again
-    assert not window.offer_recovery()
-    window.modified = False
+    assert not window.autosaves.offer_recovery()
+    window.document.modified = False
 
 
 def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window):
     window = make_window()
-    assert window.autosave()  # the first one
-    assert not window.autosave()  # nothing changed since
-    window.step_action.trigger()
+    assert window.autosaves.autosave()  # the first one
+    assert not window.autosaves.autosave()  # nothing changed since
+    window.actions["step"].trigger()
     qtbot.waitUntil(lambda: window.session.trainer.step_count == 1, timeout=3000)
-    assert window.autosave()
+    assert window.autosaves.autosave()
     window.network_panel.canvas.button_clicked(0, "+")  # a structural change saves at once
-    assert window.autosaver.path.exists()
+    assert window.autosaves.autosaver.path.exists()
     from bpstudio.project import load_project
 
-    assert load_project(window.autosaver.path).layers[0]["units"] == 5
-    window.modified = False
+    assert load_project(window.autosaves.autosaver.path).layers[0]["units"] == 5
+    window.document.modified = False
     window.close()
-    assert not window.autosaver.path.exists() and not window.autosaver.meta.exists()
+    assert (
+        not window.autosaves.autosaver.path.exists()
+        and not window.autosaves.autosaver.meta.exists()
+    )

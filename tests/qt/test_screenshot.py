@@ -71,7 +71,7 @@ def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
     seen = {}
 
     def look(window):
-        seen["dead"] = window.dead_panel.summary.plain_text()
+        seen["dead"] = window.panels["dead_units"].summary.plain_text()
         seen["canvas step"] = window.network_panel.canvas.snapshot.step
 
     render(load_project(path), tmp_path / "l4.png", epochs=20, prepare=look)

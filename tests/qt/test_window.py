@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolBar
 
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.project import Project, load_project
@@ -29,8 +30,8 @@ def dense(units, activation, **kw):
 def test_opens_on_the_first_lesson(make_window):
     window = make_window()
     # No step yet: no gradient bars (a bar on the floor would read as a vanishing gradient).
-    assert not window.gradients_panel.bars.opts["height"].any()
-    assert not window.gradients_panel.bars.isVisible()  # not even their outlines
+    assert not window.panels["gradients"].bars.opts["height"].any()
+    assert not window.panels["gradients"].bars.isVisible()  # not even their outlines
     assert "Lesson 1" in window.windowTitle() or "Lesson 1" in window.description.text()
     assert window.last_snapshot.step == 0
     assert "Predict, then run" in window.description.text()
@@ -39,27 +40,27 @@ def test_opens_on_the_first_lesson(make_window):
 def test_step_and_step_epoch_and_what_the_panels_received(qtbot, make_window):
     window = make_window()
     trainer = window.session.trainer
-    window.step_action.trigger()
+    window.actions["step"].trigger()
     wait_idle(qtbot, window)
     assert trainer.step_count == 1
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     assert trainer.epoch == 1 and trainer.step_count == 25
     s = window.last_snapshot
     # The loss panel plots the epoch's test loss the trainer computed.
-    x, y = window.loss_panel.test_curve.getData()
+    x, y = window.panels["loss"].test_curve.getData()
     assert list(x) == [25] and y[0] == pytest.approx(trainer.history.epochs.last()["test_loss"])
-    x, y = window.loss_panel.batch_curve.getData()
+    x, y = window.panels["loss"].batch_curve.getData()
     assert len(x) == 25 and y[-1] == pytest.approx(trainer.history.steps.last()["loss"])
     # The gradient bars are the last step's gradient norms on a log scale.
-    heights = window.gradients_panel.bars.opts["height"]
+    heights = window.panels["gradients"].bars.opts["height"]
     np.testing.assert_allclose(heights + FLOOR, np.log10(s.grad_norms))
-    assert window.gradients_panel.bars.isVisible()
+    assert window.panels["gradients"].bars.isVisible()
     # The output plane shows the network's prediction over the grid.
-    image = window.output_panel.heat.image
+    image = window.panels["output"].heat.image
     assert image.shape == (60, 60)
     np.testing.assert_allclose(image, s.output.grid)
-    heat = window.output_panel.heat  # and it covers the input plane, -6..6 on both axes
+    heat = window.panels["output"].heat  # and it covers the input plane, -6..6 on both axes
     placed = heat.mapRectToParent(heat.boundingRect())
     assert (placed.left(), placed.top(), placed.width(), placed.height()) == (-6, -6, 12, 12)
     assert "Epoch <b>1</b>" in window.info.text() and "Step <b>25</b>" in window.info.text()
@@ -69,16 +70,16 @@ def test_play_pause_and_reset(qtbot, make_window):
     window = make_window()
     trainer = window.session.trainer
     start = trainer.net.get_weights()
-    window.play_action.trigger()
+    window.actions["play"].trigger()
     qtbot.waitUntil(lambda: window.last_snapshot.step > 200, timeout=10000)
-    assert window.play_action.text() == "Pause"
-    window.play_action.trigger()
+    assert window.actions["play"].text() == "Pause"
+    window.actions["play"].trigger()
     wait_idle(qtbot, window)
     paused = trainer.step_count
     qtbot.wait(300)
-    assert trainer.step_count == paused and window.play_action.text() == "Play"
+    assert trainer.step_count == paused and window.actions["play"].text() == "Play"
     assert window.last_snapshot.steps_per_second >= 0
-    window.reset_action.trigger()
+    window.actions["reset"].trigger()
     qtbot.waitUntil(lambda: window.last_snapshot.step == 0, timeout=5000)
     for key, value in start.items():
         np.testing.assert_array_equal(trainer.net.get_weights()[key], value)
@@ -87,24 +88,24 @@ def test_play_pause_and_reset(qtbot, make_window):
 def test_learning_rate_changed_mid_run_takes_effect_and_leaves_a_marker(qtbot, make_window):
     window = make_window()
     trainer = window.session.trainer
-    window.play_action.trigger()
+    window.actions["play"].trigger()
     qtbot.waitUntil(lambda: window.last_snapshot.step > 50, timeout=10000)
-    box = window.settings_panel.learning_rate
+    box = window.panels["settings"].learning_rate
     box.setCurrentText("0.1")
     box.lineEdit().editingFinished.emit()
     qtbot.waitUntil(lambda: trainer.net.optimizer.learning_rate == 0.1, timeout=5000)
-    window.play_action.trigger()
+    window.actions["play"].trigger()
     wait_idle(qtbot, window)
     step, text = [e for e in trainer.history.events if "learning_rate" in e[1]][-1]
     assert text == "learning_rate 0.03 → 0.1" and 50 < step <= trainer.step_count
-    marker = window.loss_panel.markers[0]
+    marker = window.panels["loss"].markers[0]
     assert marker.isVisible() and marker.value() == step
     assert "learning rate <b>0.1</b>" in window.info.text()
 
 
 def test_a_bad_typed_value_is_refused_and_changes_nothing(qtbot, make_window):
     window = make_window()
-    box = window.settings_panel.learning_rate
+    box = window.panels["settings"].learning_rate
     for bad in ("abc", "-1", "0", "1e9", "nan"):
         box.setCurrentText(bad)
         box.lineEdit().editingFinished.emit()
@@ -116,19 +117,19 @@ def test_a_bad_typed_value_is_refused_and_changes_nothing(qtbot, make_window):
 
 def test_save_and_load_round_trip(qtbot, make_window, tmp_path):
     window = make_window()
-    window.epoch_action.trigger()
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     weights = window.session.trainer.net.get_weights()
     path = tmp_path / "mine.bpstudio"
-    assert window._save_to(path)
-    assert not window.modified and window.windowTitle().startswith("mine.bpstudio")
-    assert str(path.resolve()) in window._recent()
+    assert window.files.save_to(path)
+    assert not window.document.modified and window.windowTitle().startswith("mine.bpstudio")
+    assert str(path.resolve()) in window.files.recent()
     saved = load_project(path)
     assert saved.steps == 50 and len(saved.runs) == 1
-    window.reset_action.trigger()
+    window.actions["reset"].trigger()
     qtbot.waitUntil(lambda: window.last_snapshot.step == 0, timeout=5000)
-    assert window.open_path(path)
+    assert window.files.open_path(path)
     qtbot.waitUntil(lambda: getattr(window.last_snapshot, "step", None) == 50, timeout=5000)
     for key, value in weights.items():
         np.testing.assert_array_equal(window.session.trainer.net.get_weights()[key], value)
@@ -140,12 +141,12 @@ def test_a_damaged_file_is_reported_and_the_open_project_stays(
     window = make_window()
     shown = []
     monkeypatch.setattr(
-        window, "_show_error", lambda title, message, detail=None: shown.append(message)
+        window.feedback, "error", lambda title, message, detail=None: shown.append(message)
     )
     bad = tmp_path / "bad.bpstudio"
     bad.write_bytes(b"not a zip")
     session = window.session
-    assert not window.open_path(bad)
+    assert not window.files.open_path(bad)
     assert "bad.bpstudio: not a readable project file" in shown[0]
     assert window.session is session
 
@@ -159,16 +160,16 @@ def test_exploding_run_shows_the_banner_and_rolls_back(qtbot, make_window):
         layers=[dense(8, "relu"), dense(8, "relu"), dense(1, "linear")],
     )
     window = make_window(project)
-    window.play_action.trigger()
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=15000)
-    text = window.banner_text.text()
+    window.actions["play"].trigger()
+    qtbot.waitUntil(lambda: window.failure_banner.isVisible(), timeout=15000)
+    text = window.failure_banner.text.text()
     assert "Training stopped at step 270" in text and "dense_2" in text
     assert "lower learning rate" in text
-    assert window.play_action.text() == "Play"
-    window.rollback_lower_button.click()
+    assert window.actions["play"].text() == "Play"
+    window.failure_banner.rollback_lower_button.click()
     qtbot.waitUntil(lambda: window.last_snapshot.failure is None, timeout=5000)
     wait_idle(qtbot, window)
-    assert not window.banner.isVisible()
+    assert not window.failure_banner.isVisible()
     assert window.session.trainer.step_count == 250
     assert window.session.trainer.net.optimizer.learning_rate == pytest.approx(0.2)
 
@@ -181,21 +182,21 @@ def test_dead_units_panel_shows_what_the_trainer_measured(qtbot, make_window):
         layers=[dense(8, "relu"), dense(6, "relu"), dense(1, "sigmoid")],
     )
     window = make_window(project)
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     s = window.last_snapshot
     assert s.relu_layers == ("dense", "dense_1")
-    image = window.dead_panel.map.image
+    image = window.panels["dead_units"].map.image
     np.testing.assert_allclose(image[:8, 0], s.inactive[0])
     np.testing.assert_allclose(image[:6, 1], s.inactive[1])
     assert np.isnan(image[6:, 1]).all()
     dead = [int(np.count_nonzero(v >= 1)) for v in s.inactive]
-    assert f"dense: <b>{dead[0]}/8</b> dead" in window.dead_panel.summary.text()
+    assert f"dense: <b>{dead[0]}/8</b> dead" in window.panels["dead_units"].summary.text()
 
 
 def test_switching_the_data_rebuilds_the_output_layer(qtbot, make_window):
     window = make_window()
-    panel = window.dataset_panel
+    panel = window.panels["dataset"]
     panel.choice.setCurrentIndex(panel.choice.findData("digits"))
     qtbot.waitUntil(
         lambda: getattr(getattr(window.last_snapshot, "output", None), "kind", "") == "confusion",
@@ -204,15 +205,15 @@ def test_switching_the_data_rebuilds_the_output_layer(qtbot, make_window):
     assert window.project.dataset.name == "digits"
     assert window.session.trainer.net.output_dim == 10
     assert "softmax" in window.statusBar().currentMessage()
-    assert window.output_panel.matrix.image.shape == (10, 10)
+    assert window.panels["output"].matrix.image.shape == (10, 10)
 
 
 def test_panels_export_png_svg_csv_and_the_window_png(qtbot, make_window, tmp_path):
     window = make_window()
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     for suffix in ("png", "svg", "csv"):
-        path = window.loss_panel.export(tmp_path / f"loss.{suffix}")
+        path = window.panels["loss"].export(tmp_path / f"loss.{suffix}")
         assert path.stat().st_size > 100
     rows = (tmp_path / "loss.csv").read_text().splitlines()
     assert len(rows) > 20 and any(c.isdigit() for c in rows[1])
@@ -225,27 +226,27 @@ def test_panels_export_png_svg_csv_and_the_window_png(qtbot, make_window, tmp_pa
     assert "<path" in svg or "<polyline" in svg  # the edges, as vectors
     with pytest.raises(ValueError, match="no plotted data"):
         window.network_panel.export(tmp_path / "network.csv")
-    shot = window.export_window(tmp_path / "window.png")
+    shot = window.exports.export_window(tmp_path / "window.png")
     assert QImage(str(shot)).width() == window.width()
 
 
 def test_file_export_hands_over_the_network_as_trained(qtbot, make_window, tmp_path, monkeypatch):
     window = make_window()
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     weights = window.session.trainer.net.get_weights()
-    exported = window.export_network("npz", tmp_path / "net.npz")
+    exported = window.exports.export_network("npz", tmp_path / "net.npz")
     with np.load(exported.path, allow_pickle=False) as f:
         for key, value in weights.items():
             np.testing.assert_array_equal(f[key], value)
     assert "net.npz" in window.statusBar().currentMessage()
     shown = []
     monkeypatch.setattr(
-        window, "_show_error", lambda title, message, detail=None: shown.append(message)
+        window.feedback, "error", lambda title, message, detail=None: shown.append(message)
     )
-    assert window.export_network("pytorch", tmp_path / "net.txt") is None
+    assert window.exports.export_network("pytorch", tmp_path / "net.txt") is None
     assert "ending in .py" in shown[0]
-    labels = [a.text() for a in window.export_network_actions.values()]
+    labels = [a.text() for k, a in window.actions.items() if k.startswith("export_network_")]
     assert labels == [
         "Network as PyTorch script…",
         "Network as Keras script…",
@@ -267,7 +268,7 @@ def test_layout_and_recent_files_are_remembered(qtbot, make_window, settings, tm
 def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, make_window, settings):
     window = make_window()
     window.docks["histograms"].hide()
-    window.modified = False
+    window.document.modified = False
     window.close()
     settings.setValue("window/state", window.saveState(1))  # as version 1 saved it
     again = make_window()
@@ -289,13 +290,13 @@ def test_export_dialogs_ask_for_the_width_of_a_png(qtbot, make_window, tmp_path,
 
     window = make_window()
     monkeypatch.setattr(
-        "bpstudio.qt.window.QFileDialog.getSaveFileName",
+        "bpstudio.qt.feedback.QFileDialog.getSaveFileName",
         lambda *a, **k: (str(tmp_path / "shot.png"), "PNG images (*.png)"),
     )
-    monkeypatch.setattr("bpstudio.qt.window.QInputDialog.getInt", lambda *a, **k: (640, True))
-    window.export_window_dialog()
+    monkeypatch.setattr("bpstudio.qt.feedback.QInputDialog.getInt", lambda *a, **k: (640, True))
+    window.exports.export_window_dialog()
     assert QImage(str(tmp_path / "shot.png")).width() == 640
-    window.export_panel_dialog("loss")
+    window.exports.export_panel_dialog("loss")
     assert QImage(str(tmp_path / "shot.png")).width() == 640
 
 
@@ -306,10 +307,10 @@ def test_csv_data_replaces_the_dataset_and_the_output_follows(qtbot, make_window
 
     csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
     window = make_window()
-    assert window.use_table(read_csv(csv, target="result"), csv.name)
+    assert window.edits.use_table(read_csv(csv, target="result"), csv.name)
     assert window.project.dataset.name == "csv"
     assert window.session.trainer.net.input_dim == 3
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     assert window.last_snapshot.output.kind == "confusion"
     assert window.last_snapshot.output.class_names == ("fail", "pass")
@@ -324,23 +325,23 @@ def test_a_failed_save_says_so_and_keeps_the_work_unsaved(
 
     window = make_window()
     path = tmp_path / "mine.bpstudio"
-    assert window._save_to(path)
+    assert window.files.save_to(path)
     before = path.read_bytes()
-    window.epoch_action.trigger()
+    window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
-    window.modified = True
+    window.document.modified = True
     shown = []
     monkeypatch.setattr(
-        window, "_show_error", lambda title, message, detail=None: shown.append(message)
+        window.feedback, "error", lambda title, message, detail=None: shown.append(message)
     )
 
     def full(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    assert not window.save()
+    assert not window.files.save()
     assert "No space left on device; the previous file is untouched" in shown[0]
-    assert window.modified and path.read_bytes() == before
+    assert window.document.modified and path.read_bytes() == before
 
 
 def test_resizing_a_relu_layer_restarts_its_dead_unit_timeline(qtbot, make_window):
@@ -350,12 +351,12 @@ def test_resizing_a_relu_layer_restarts_its_dead_unit_timeline(qtbot, make_windo
         optimizer={"name": "sgd", "learning_rate": 0.1},
     )
     window = make_window(project)
-    window.step_action.trigger()
+    window.actions["step"].trigger()
     wait_idle(qtbot, window)
     window.network_panel.canvas.button_clicked(0, "+")  # 4 -> 5 units, same layer name
-    window.step_action.trigger()
+    window.actions["step"].trigger()
     wait_idle(qtbot, window)
-    assert window.dead_panel.timeline.image.shape[0] == 5
+    assert window.panels["dead_units"].timeline.image.shape[0] == 5
 
 
 def test_live_text_repaints_only_itself(qtbot, make_window):
@@ -366,7 +367,7 @@ def test_live_text_repaints_only_itself(qtbot, make_window):
 
     window = make_window()
     qtbot.wait(200)  # let the new window settle
-    label = window.loss_panel.summary
+    label = window.panels["loss"].summary
     events = []
 
     class Spy(QObject):
@@ -376,7 +377,7 @@ def test_live_text_repaints_only_itself(qtbot, make_window):
             return False
 
     spy = Spy()
-    watched = [label, window.loss_panel, window, window.info]
+    watched = [label, window.panels["loss"], window, window.info]
     for widget in watched:
         widget.installEventFilter(spy)
     for i in range(5):
@@ -387,7 +388,7 @@ def test_live_text_repaints_only_itself(qtbot, make_window):
         widget.removeEventFilter(spy)
     assert not [e for e in events if e[1] == QEvent.Type.LayoutRequest]
     painted = [obj for obj, kind in events if kind == QEvent.Type.Paint]
-    assert window.loss_panel not in painted  # nothing behind the text is painted again
+    assert window.panels["loss"] not in painted  # nothing behind the text is painted again
     assert painted.count(label) == 5 and painted.count(window.info) == 5
     label.setText(label.text())  # the same text again: nothing to paint
     assert label.text() == "epoch 4: train loss <b>0.1</b>"
@@ -411,10 +412,41 @@ def test_a_cut_off_status_text_shows_whole_in_its_tooltip(qtbot):
 
 
 def test_status_text_markup_becomes_plain_text_and_styled_ranges(qtbot):
-    from bpstudio.qt.theme import _styled_runs
+    from bpstudio.qt.theme import styled_runs
 
-    plain, runs = _styled_runs("a &lt;b&gt; <b>1</b> 🙂 <i>it</i> <b>two</b>")
+    plain, runs = styled_runs("a &lt;b&gt; <b>1</b> 🙂 <i>it</i> <b>two</b>")
     assert plain == "a <b> 1 🙂 it two"
     # Qt counts UTF-16 code units: the emoji before "it" and "two" is two of them.
     spans = [(r.start, r.length, r.format.fontWeight() > 400, r.format.fontItalic()) for r in runs]
     assert spans == [(6, 1, True, False), (11, 2, False, True), (14, 3, True, False)]
+
+
+def test_the_tables_drive_the_schema_menus_and_screenshot_panels():
+    """Panels and actions are declared once; the project schema's classroom enums, the
+    screenshot command's panels and the menus follow the tables."""
+    import json
+
+    from bpstudio._resources import resource_path
+    from bpstudio.qt.actions import ACTIONS, LOCKS
+    from bpstudio.qt.layout import PANEL_NAMES, PANELS
+    from bpstudio.qt.screenshot import PANELS as SCREENSHOT_PANELS
+
+    schema = json.loads(resource_path("project.schema.json").read_text())
+    classroom = schema["properties"]["classroom"]["properties"]
+    assert classroom["hidden"]["items"]["enum"] == list(PANEL_NAMES)
+    assert classroom["locked"]["items"]["enum"] == list(LOCKS)
+    assert SCREENSHOT_PANELS == PANEL_NAMES
+    assert {spec.lock for spec in (*ACTIONS, *PANELS)} - {None} <= set(LOCKS)
+    assert len({spec.id for spec in ACTIONS}) == len(ACTIONS)
+
+
+def test_every_action_of_the_table_is_in_a_menu_and_calls_something(make_window):
+    from bpstudio.qt.actions import ACTIONS
+
+    window = make_window()
+    in_menus = {
+        a.objectName() for menu in window.menus.values() for a in menu.actions() if a.objectName()
+    }
+    assert {spec.id for spec in ACTIONS} <= in_menus
+    toolbar = [a.objectName() for a in window.findChild(QToolBar).actions() if a.objectName()]
+    assert toolbar == [spec.id for spec in ACTIONS if spec.toolbar]

@@ -71,7 +71,7 @@ def test_hyperparameters_change_between_steps_with_a_marker():
     assert t.net.optimizer.learning_rate == 0.3 and t.batch_size == 25
     assert t.history.events[-1] == (5, "learning_rate 0.03 → 0.3, batch_size 10 → 25")
     t.step()  # the next step uses the new settings: 25 samples and lr 0.3
-    assert t._pos == 50 + 25
+    assert t.position == 50 + 25
     assert not np.array_equal(before, t.net.get_weights()["dense/kernel"])
 
 

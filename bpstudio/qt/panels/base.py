@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QWidget
 
 
 class Panel(QWidget):
-    """A dockable view fed by snapshots. Subclasses set `title` and `name`, build their items
-    in __init__ and implement `_on_snapshot_ready(snapshot)`."""
+    """A dockable view fed by snapshots. Subclasses build their items in __init__ and
+    implement `_on_snapshot_ready(snapshot)`; the window's panel table (bpstudio.qt.layout)
+    gives each its `name` and `title`."""
 
     title = ""
     name = ""
@@ -24,7 +25,6 @@ class Panel(QWidget):
 
     def __init__(self, source: QObject, parent=None):
         super().__init__(parent)
-        self.setObjectName(f"{self.name}-panel")
         self.snapshot = None
         self._received = 0
         source.snapshot_ready.connect(self._receive)

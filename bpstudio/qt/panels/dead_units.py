@@ -21,8 +21,6 @@ TIMELINE = 240
 
 
 class DeadUnitsPanel(Panel):
-    title = "Dead units"
-    name = "dead_units"
     every = 3
 
     def __init__(self, source, parent=None):

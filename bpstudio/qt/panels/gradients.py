@@ -53,9 +53,6 @@ class LayerAxis(pg.AxisItem):
 
 
 class GradientsPanel(Panel):
-    title = "Gradients"
-    name = "gradients"
-
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         self.graphics = pg.GraphicsLayoutWidget()

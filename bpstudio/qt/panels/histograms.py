@@ -14,8 +14,6 @@ from bpstudio.qt.panels.base import Panel
 
 
 class HistogramsPanel(Panel):
-    title = "Histograms"
-    name = "histograms"
     every = 3
 
     def __init__(self, source, parent=None):

@@ -14,9 +14,6 @@ MAX_MARKERS = 40
 
 
 class LossPanel(Panel):
-    title = "Loss"
-    name = "loss"
-
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         self.graphics = pg.GraphicsLayoutWidget()

@@ -24,8 +24,6 @@ GRID_COLUMNS = 8
 
 
 class OutputPanel(Panel):
-    title = "Output"
-    name = "output"
     every = 2
 
     def __init__(self, source, parent=None):

@@ -58,8 +58,6 @@ def measure(columns, steps, values, epoch_steps, epoch_values, epoch_columns, ke
 
 
 class RunsPanel(Panel):
-    title = "Compare runs"
-    name = "runs"
     every = 4
 
     def __init__(self, source, parent=None):

@@ -1,0 +1,203 @@
+"""The edits controller: every change that rebuilds the trainer (the network's layers and
+input features, undoable; the data, CSV import, the optimizer, a lesson's fix) and the edit of
+one weight."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
+
+from bpstudio.data.datasets import DatasetRecipe
+from bpstudio.lessons import apply_fix
+from bpstudio.project import ProjectError
+from bpstudio.project.editing import EditError, describe_reset, rebuild
+from bpstudio.qt.builder import BuilderPanel
+from bpstudio.qt.controllers.training import TrainingController
+from bpstudio.qt.dialogs import CsvImportDialog
+from bpstudio.qt.feedback import Feedback
+from bpstudio.viewmodel.document import Document
+
+
+class EditsController(QObject):
+    """open_project(project, path, keep_undo=...) -> bool shows the rebuilt project (the
+    window's); autosave(force=True) keeps each structural change at once; folder() is where
+    file choosers start.
+
+    Signals: fix_started(measure) when a lesson's fix starts its second run (the measure the
+    lesson compares the runs on); data_refused() when new data could not be used."""
+
+    fix_started = Signal(str)
+    data_refused = Signal()
+
+    def __init__(
+        self,
+        document: Document,
+        training: TrainingController,
+        builder: BuilderPanel,
+        feedback: Feedback,
+        open_project: Callable[..., bool],
+        autosave: Callable[..., bool],
+        folder: Callable[[], str],
+        parent=None,
+    ):
+        super().__init__(parent)
+        self.document = document
+        self.training = training
+        self.builder = builder
+        self.feedback = feedback
+        self.open_project = open_project
+        self.autosave = autosave
+        self.folder = folder
+        self.undo_stack = QUndoStack(self)
+        builder.edit_requested.connect(self.edit_network)
+        builder.features_requested.connect(self.edit_features)
+        builder.weight_requested.connect(self.edit_weight)
+        builder.rejected.connect(self.feedback.status)
+
+    def bind_undo_actions(self, undo: QAction, redo: QAction):
+        """Undo/Redo actions that say what they would undo and are enabled only then."""
+        for action, can, text, word in (
+            (undo, self.undo_stack.canUndoChanged, self.undo_stack.undoTextChanged, "Undo"),
+            (redo, self.undo_stack.canRedoChanged, self.undo_stack.redoTextChanged, "Redo"),
+        ):
+            action.setEnabled(False)
+            can.connect(action.setEnabled)
+            text.connect(lambda t, a=action, w=word: a.setText(f"&{w} {t}" if t else f"&{w}"))
+        self.builder.set_undo_actions(undo, redo)
+
+    # ------------------------------------------------------------------ the network
+
+    def edit_network(self, layers, description):
+        self._push_structure(layers, None, description)
+
+    def edit_features(self, features, description):
+        self._push_structure(None, features, description)
+
+    def _push_structure(self, layers, features, description):
+        before = (copy.deepcopy(self.builder.layers), tuple(self.document.project.dataset.features))
+        after = (
+            before[0] if layers is None else layers,
+            before[1] if features is None else tuple(features),
+        )
+        self.undo_stack.push(StructureCommand(self, before, after, description))
+
+    def set_structure(self, layers, features, description) -> bool:
+        """Rebuild the network with `layers` and input `features`, keeping every trained
+        weight that still fits; training pauses and the status bar says what started again."""
+        reset = []
+
+        def change(project):
+            reset.extend(rebuild(project, layers, features))
+
+        try:
+            done = self.restructure(change, description, keep_undo=True)
+        except EditError as exc:
+            self.feedback.status(f"{description}: {exc}")
+            return False
+        if done:
+            self.feedback.status(f"{description}: {describe_reset(reset)}", 10000)
+        return done
+
+    def edit_weight(self, layer, row, column, weight):
+        value = self.feedback.number(
+            "Change a weight",
+            f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
+            weight,
+            -1e6,
+            1e6,
+        )
+        if value is not None:
+            self.training.set_weight(layer, row, column, value)
+
+    # ------------------------------------------------------------------ what needs a new trainer
+
+    def restructure(self, change, message, keep_undo=False) -> bool:
+        """Apply a change that needs a new trainer (data, optimizer, network), keeping the
+        project's other settings; on a problem nothing changes."""
+        try:
+            project = copy.copy(self.training.capture())
+        except TimeoutError as exc:
+            self.feedback.error("The change was not made", str(exc))
+            return False
+        project.runs = list(project.runs)
+        change(project)
+        try:
+            note = project.fit_output_to(project.build_dataset())
+            project.build_network()
+        except ProjectError as exc:
+            self.feedback.error("The change was not made", str(exc))
+            self.data_refused.emit()
+            return False
+        if not self.open_project(project, self.document.path, keep_undo=keep_undo):
+            return False
+        self.document.modified = True
+        self.autosave(force=True)  # every structural change is kept at once
+        self.feedback.status(message + (f"; {note}" if note else ""))
+        return True
+
+    def import_csv(self):
+        path = self.feedback.open_file(
+            "Import CSV data", self.folder(), "CSV files (*.csv *.txt);;All files (*)"
+        )
+        if not path:
+            return
+        dialog = CsvImportDialog(path, self.feedback.parent)
+        if dialog.exec() == CsvImportDialog.DialogCode.Accepted:
+            self.use_table(dialog.table, Path(path).name)
+
+    def use_table(self, table, name) -> bool:
+        """Train on imported data from now on; the output layer follows its task."""
+
+        def change(project):
+            project.table = table
+            recipe = project.dataset
+            project.dataset = DatasetRecipe("csv", train_ratio=recipe.train_ratio, seed=recipe.seed)
+            project.weights = None  # new data, new start
+
+        return self.restructure(change, f"Imported {name}")
+
+    def change_recipe(self, recipe):
+        def change(project):
+            project.dataset = recipe
+            if recipe.name != "csv":
+                project.table = None
+            project.weights = None  # new data, new start
+
+        self.restructure(change, "New data; the network starts again")
+
+    def change_optimizer(self, name):
+        def change(project):
+            lr = project.optimizer.get("learning_rate", 0.01)
+            project.optimizer = {"name": name, "learning_rate": lr}
+
+        self.restructure(change, f"Optimizer: {name}; a new run starts from the current weights")
+
+    def run_fix(self, index):
+        """Keep the current run and start a second one with the lesson's fix `index`, from
+        the same seed, to compare with the first in the Compare runs panel."""
+        document = self.document
+        name = document.project.lesson["fixes"][index]["name"]
+        if document.run_name is None:
+            document.run_name = "as given"
+        if self.restructure(lambda project: apply_fix(project, index), f"Second run: {name}"):
+            document.run_name = name
+            self.fix_started.emit(document.project.lesson.get("compare", "test_loss"))
+
+
+class StructureCommand(QUndoCommand):
+    """One edit of the network (layers and input features), undoable."""
+
+    def __init__(self, edits: EditsController, before, after, text):
+        super().__init__(text)
+        self.edits, self.before, self.after = edits, before, after
+
+    def redo(self):
+        if not self.edits.set_structure(*self.after, self.text()):
+            self.setObsolete(True)  # it could not be made: drop it from the stack
+
+    def undo(self):
+        self.edits.set_structure(*self.before, f"Undo: {self.text()}")

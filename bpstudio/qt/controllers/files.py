@@ -1,0 +1,144 @@
+"""The files controller: new, open, open recent, save and save as, and the question about
+unsaved training before any of them throws it away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from bpstudio._resources import resource_path
+from bpstudio.lessons import lessons
+from bpstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
+from bpstudio.qt.controllers.training import TrainingController
+from bpstudio.qt.feedback import Feedback
+from bpstudio.viewmodel.document import Document
+
+MAX_RECENT = 8
+FILE_FILTER = f"Backprop Studio projects (*{SUFFIX});;All files (*)"
+
+
+def first_lesson() -> Project:
+    return load_project(lessons()[0].path)
+
+
+class FilesController(QObject):
+    """open_project(project, path) -> bool shows a project in the window (the window's)."""
+
+    def __init__(
+        self,
+        document: Document,
+        training: TrainingController,
+        feedback: Feedback,
+        settings: QSettings,
+        open_project: Callable[..., bool],
+        parent=None,
+    ):
+        super().__init__(parent)
+        self.document = document
+        self.training = training
+        self.feedback = feedback
+        self.settings = settings
+        self.open_project = open_project
+        self.recent_menu: QMenu | None = None
+        document.opened.connect(self._on_opened)
+        document.path_changed.connect(self.remember)
+
+    def _on_opened(self, project):
+        if self.document.path:
+            self.remember(self.document.path)
+
+    # ------------------------------------------------------------------ opening
+
+    def open_path(self, path) -> bool:
+        if not self.maybe_save():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            self.feedback.error("The project cannot be opened", str(exc))
+            return False
+        lesson_dir = resource_path("lessons")
+        is_lesson = Path(path).resolve().parent == lesson_dir.resolve()
+        return self.open_project(project, None if is_lesson else path)
+
+    def open_dialog(self):
+        path = self.feedback.open_file("Open project", self.last_folder(), FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def new_project(self):
+        if self.maybe_save():
+            project = first_lesson()
+            project.name, project.description, project.lesson = "Untitled", "", None
+            self.open_project(project)
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self.save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        d = self.document
+        start = str(d.path or Path(self.last_folder()) / f"{d.project.name}{SUFFIX}")
+        path, _ = self.feedback.save_file("Save project", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(SUFFIX):
+            path += SUFFIX
+        return self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        try:
+            save_project(self.training.capture(), path)
+        except (ProjectError, TimeoutError) as exc:
+            self.feedback.error("The project was not saved", str(exc))
+            return False
+        self.document.saved_to(path)
+        self.feedback.status(f"Saved {path}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved training; False if the user cancels."""
+        if not self.document.modified or self.training.session is None:
+            return True
+        answer = self.feedback.question(
+            "Save changes?",
+            f"“{self.document.project.name}” has training that is not saved.",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # ------------------------------------------------------------------ recent files
+
+    def recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def remember(self, path):
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.refresh_recent_menu()
+
+    def refresh_recent_menu(self):
+        if self.recent_menu is None:
+            return
+        self.recent_menu.clear()
+        recent = [p for p in self.recent() if Path(p).exists()]
+        for p in recent:
+            self.recent_menu.addAction(Path(p).name, lambda _=False, q=p: self.open_path(q))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def last_folder(self) -> str:
+        recent = self.recent()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
