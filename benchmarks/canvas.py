@@ -95,6 +95,7 @@ def main():
     from bpstudio.lessons.catalog import first_network
     from bpstudio.qt.app import application
     from bpstudio.qt.window import StudioWindow
+    from bpstudio.viewmodel.layout import WINDOW_SIZE
 
     app = application()
     for label, project in (
@@ -103,7 +104,7 @@ def main():
     ):
         settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
         window = StudioWindow(project, settings=settings)
-        window.resize(1600, 1000)
+        window.resize(*WINDOW_SIZE)
         window.show()
         app.processEvents()
         measure(window, app, label)

@@ -78,6 +78,7 @@ def gui_run(project_path, seconds, probe_seconds):
     from bpstudio.project import load_project
     from bpstudio.qt.app import application
     from bpstudio.qt.window import StudioWindow
+    from bpstudio.viewmodel.layout import WINDOW_SIZE
 
     app = application()
     folder = tempfile.mkdtemp()
@@ -85,7 +86,7 @@ def gui_run(project_path, seconds, probe_seconds):
         load_project(project_path),
         settings=QSettings(str(Path(folder) / "s.ini"), QSettings.Format.IniFormat),
     )
-    window.resize(1600, 1000)
+    window.resize(*WINDOW_SIZE)
     window.show()
     lateness, memory, progress, last = [], [], [], [None]
     marks = {}

@@ -23,6 +23,7 @@ import jsonschema
 import numpy as np
 
 from bpstudio._resources import resource_path
+from bpstudio.core.model import DEAD_WINDOW
 from bpstudio.data.csvdata import CsvTable
 from bpstudio.data.datasets import DatasetError, DatasetRecipe
 from bpstudio.project.model import FORMAT_VERSION, Project, ProjectError, RunRecord
@@ -307,7 +308,7 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         name=doc["name"],
         description=doc.get("description", ""),
         dtype=network.get("dtype", "float64"),
-        dead_window=network.get("dead_window", 20),
+        dead_window=network.get("dead_window", DEAD_WINDOW),
         table=table,
         weights=arrays.get("weights.npz"),
         steps=state.get("steps", 0),

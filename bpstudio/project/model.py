@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import bpstudio
 from bpstudio.core import Sequential, registry
+from bpstudio.core.model import DEAD_WINDOW
 from bpstudio.data.csvdata import CsvTable
 from bpstudio.data.datasets import Dataset, DatasetError, DatasetRecipe, make_dataset
-from bpstudio.training.history import RunHistory
+from bpstudio.training.history import HISTORY_ROWS, RunHistory
 
 #: The version of project.json's layout, written into every file.
 FORMAT_VERSION = 1
@@ -69,7 +70,7 @@ class Project:
     name: str = "Untitled"
     description: str = ""
     dtype: str = "float64"
-    dead_window: int = 20
+    dead_window: int = DEAD_WINDOW
     table: CsvTable | None = None
     weights: dict | None = None
     steps: int = 0
@@ -138,7 +139,7 @@ class Project:
             f"with {want[2].replace('_', ' ')} loss"
         )
 
-    def make_trainer(self, callbacks=(), history_capacity=4096):
+    def make_trainer(self, callbacks=(), history_capacity=HISTORY_ROWS):
         from bpstudio.training.trainer import Trainer, TrainingError
 
         dataset = self.build_dataset()

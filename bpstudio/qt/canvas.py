@@ -155,8 +155,8 @@ class ColumnItem(QGraphicsObject):
         )
         painter.setFont(self.canvas.font())
         for name, rect in self.buttons().items():
-            painter.setPen(QPen(QColor("#5f6368"), 1))
-            painter.setBrush(QColor("#f1f3f4"))
+            painter.setPen(QPen(QColor(theme.MID_GREY), 1))
+            painter.setBrush(QColor(theme.BACKGROUND_GREY))
             painter.drawEllipse(rect)
             painter.drawText(
                 rect, Qt.AlignmentFlag.AlignCenter, {"+": "+", "-": "−", "x": "×"}[name]
@@ -167,7 +167,7 @@ class ColumnItem(QGraphicsObject):
             self._paint_band(painter)
         else:
             self._paint_units(painter)
-        painter.setPen(QColor("#3c4043"))
+        painter.setPen(QColor(theme.DARK_GREY))
         metrics = painter.fontMetrics()
         for row, text in enumerate(col.lines):
             text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(col.room))
@@ -176,9 +176,13 @@ class ColumnItem(QGraphicsObject):
 
     def _paint_bar(self, painter):
         col = self.col
-        painter.setPen(QPen(QColor("#5f6368"), 1.2))
+        painter.setPen(QPen(QColor(theme.MID_GREY), 1.2))
         painter.setBrush(
-            QColor({"Dropout": "#fce8e6", "BatchNormalization": "#e6f4ea"}.get(col.kind, "#e8f0fe"))
+            QColor(
+                {"Dropout": theme.TINT_RED, "BatchNormalization": theme.TINT_GREEN}.get(
+                    col.kind, theme.TINT_BLUE
+                )
+            )
         )
         painter.drawRoundedRect(col.bar, 10, 10)
         painter.save()
@@ -190,7 +194,7 @@ class ColumnItem(QGraphicsObject):
 
     def _paint_band(self, painter):
         col = self.col
-        painter.setBrush(QColor("#e8eaed"))
+        painter.setBrush(QColor(theme.FILL_GREY))
         painter.setPen(QPen(QColor(theme.GREY), 1.5))
         painter.drawRoundedRect(col.band, 10, 10)
         if self.dead is not None and len(self.dead):
@@ -214,15 +218,15 @@ class ColumnItem(QGraphicsObject):
     def _paint_units(self, painter):
         col = self.col
         for k, p in enumerate(col.positions):
-            fill = QColor("#f1f3f4")
+            fill = QColor(theme.BACKGROUND_GREY)
             faded = k < len(col.disabled) and col.disabled[k]
             if self.bias is not None and k < len(self.bias) and np.isfinite(self.bias[k]):
                 fill = QColor(theme.BLUE if self.bias[k] > 0 else theme.ORANGE)
                 fill.setAlphaF(0.25 + 0.5 * min(abs(float(self.bias[k])), 1.0))
             elif col.kind == "input" and not faded:
-                fill = QColor("#d2e3fc")
+                fill = QColor(theme.TINT_SELECTED)
             painter.setBrush(fill)
-            edge = QColor("#dadce0" if faded else "#5f6368")
+            edge = QColor(theme.LINE_GREY if faded else theme.MID_GREY)
             width = 2.5 if k == self.hover_unit else 1.2
             painter.setPen(QPen(QColor(theme.TRAIN) if k == self.hover_unit else edge, width))
             painter.drawEllipse(p, RADIUS, RADIUS)
@@ -232,7 +236,7 @@ class ColumnItem(QGraphicsObject):
                 painter.drawLine(p + QPointF(-d, -d), p + QPointF(d, d))
                 painter.drawLine(p + QPointF(-d, d), p + QPointF(d, -d))
             if k < len(col.labels):
-                painter.setPen(QColor("#bdc1c6" if faded else theme.TEXT))
+                painter.setPen(QColor(theme.LIGHT_GREY if faded else theme.TEXT))
                 room = p.x() - RADIUS - 8
                 name = painter.fontMetrics().elidedText(
                     col.labels[k], Qt.TextElideMode.ElideMiddle, int(room)
@@ -254,7 +258,7 @@ class ColumnItem(QGraphicsObject):
         for p, v in zip(self.col.sources, values):
             rect = QRectF(p.x() - 27, p.y() - RADIUS - 15, 54, 14)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(255, 255, 255, 230))
+            painter.setBrush(theme.color(theme.WHITE, 230))
             painter.drawRoundedRect(rect, 3, 3)
             painter.setPen(QColor(theme.TEXT))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{float(v):.3g}")
@@ -320,7 +324,7 @@ class EdgesItem(QGraphicsItem):
 
     def _paint_lines(self, painter, layer, a, b, kernel):
         if kernel is None:
-            painter.setPen(QPen(QColor("#dadce0"), 1))
+            painter.setPen(QPen(QColor(theme.LINE_GREY), 1))
             for pa in a.sources:
                 for pb in b.positions:
                     painter.drawLine(pa + QPointF(RADIUS, 0), pb - QPointF(RADIUS, 0))
@@ -446,8 +450,8 @@ class UnitPreview(QGraphicsItem):
         return QRectF(0, 0, 132, 166)
 
     def paint(self, painter, option, widget=None):
-        painter.setBrush(QBrush(QColor(255, 255, 255, 235)))
-        painter.setPen(QPen(QColor("#dadce0")))
+        painter.setBrush(QBrush(theme.color(theme.WHITE, 235)))
+        painter.setPen(QPen(QColor(theme.LINE_GREY)))
         painter.drawRoundedRect(self.boundingRect(), 6, 6)
         if self.pixmap is not None:
             painter.drawPixmap(6, 6, self.pixmap)
@@ -471,7 +475,7 @@ class NetworkCanvas(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setBackgroundBrush(QColor("white"))
+        self.setBackgroundBrush(QColor(theme.WHITE))
         self.setMouseTracking(True)
         self.setAcceptDrops(True)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)

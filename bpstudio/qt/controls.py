@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.data.datasets import FEATURES, DatasetRecipe
+from bpstudio.qt import theme
 
 DATASET_NAMES = {
     "circle": "Circle",
@@ -49,7 +50,7 @@ LEARNING_RATES = (
 )
 REGULARIZATION_RATES = ("0", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1")
 OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
-INVALID = "QComboBox, QDoubleSpinBox { border: 2px solid #c5221f; }"
+INVALID = f"QComboBox, QDoubleSpinBox {{ border: 2px solid {theme.RED}; }}"
 
 
 def _parse_positive(text: str, name: str, allow_zero=False) -> float:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.data.csvdata import CsvError, column_names, read_csv
+from bpstudio.qt import theme
 
 
 class CsvImportDialog(QDialog):
@@ -44,7 +45,7 @@ class CsvImportDialog(QDialog):
         )
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c5221f;")
+        self.error.setStyleSheet(f"color: {theme.RED};")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

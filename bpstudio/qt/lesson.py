@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.lessons import lessons
+from bpstudio.qt import theme
 
 LESSON_TITLES = {lesson.number: lesson.title for lesson in lessons()}
 
@@ -50,7 +51,7 @@ class LessonPanel(QScrollArea):
         self.question = QLabel()
         self.question.setWordWrap(True)
         self.question.setStyleSheet(
-            "background: #e8f0fe; border-left: 4px solid #1a73e8; padding: 6px;"
+            f"background: {theme.TINT_BLUE}; border-left: 4px solid {theme.TRAIN}; padding: 6px;"
         )
         self.answer_button = QPushButton("Show the answer")
         self.answer_button.setToolTip("Run first and see for yourself; then check here.")
@@ -58,7 +59,7 @@ class LessonPanel(QScrollArea):
         self.answer = QLabel()
         self.answer.setWordWrap(True)
         self.answer.setStyleSheet(
-            "background: #e6f4ea; border-left: 4px solid #188038; padding: 6px;"
+            f"background: {theme.TINT_GREEN}; border-left: 4px solid {theme.GREEN}; padding: 6px;"
         )
         self.fixes_label = QLabel("<b>Now run it again with one change</b>")
         self.fix_box = QVBoxLayout()
@@ -114,7 +115,8 @@ class DiagnosisBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("diagnosis")
         self.setStyleSheet(
-            "#diagnosis { background: #fef7e0; border: 1px solid #f9ab00; border-radius: 4px; }"
+            f"#diagnosis {{ background: {theme.TINT_AMBER}; border: 1px solid {theme.AMBER}; "
+            "border-radius: 4px; }"
         )
         self.text = QLabel()
         self.text.setWordWrap(True)
@@ -190,7 +192,8 @@ class FailureBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("banner")
         self.setStyleSheet(
-            "#banner { background: #fce8e6; border: 1px solid #c5221f; border-radius: 4px; }"
+            f"#banner {{ background: {theme.TINT_RED}; border: 1px solid {theme.RED}; "
+            "border-radius: 4px; }"
         )
         self.text = QLabel()
         self.text.setWordWrap(True)

@@ -22,14 +22,50 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QScrollArea, QSizePolicy, QWidget
 
-ORANGE = "#f59322"
-BLUE = "#0877bd"
-GREY = "#9aa0a6"
-TEXT = "#202124"
-RED = "#c5221f"
+# Every colour of the studio is named here (Google's greys and accents, Playground's data
+# colours); the rest of the code uses these names.
+ORANGE = "#f59322"  # negative values, class 0
+BLUE = "#0877bd"  # positive values, class 1
 TRAIN = "#1a73e8"
 TEST = "#e8710a"
+RED = "#c5221f"  # errors, non-finite values
+GREEN = "#188038"  # right answers
+AMBER = "#f9ab00"  # warnings
+PURPLE = "#a142f4"
+CYAN = "#12b5cb"
+BRIGHT_RED = "#d93025"
+WHITE = "#ffffff"
+TEXT = "#202124"
+DARK_GREY = "#3c4043"  # text on light fills
+MID_GREY = "#5f6368"  # outlines, markers
+GREY = "#9aa0a6"
+LIGHT_GREY = "#bdc1c6"  # faded text
+PALE_GREY = "#c8cdd2"  # noisy per-batch curves behind their average
+LINE_GREY = "#dadce0"  # faded outlines, card borders
+FILL_GREY = "#e8eaed"
+BACKGROUND_GREY = "#f1f3f4"
+# Pale tints behind text and shapes.
+TINT_BLUE = "#e8f0fe"
+TINT_GREEN = "#e6f4ea"
+TINT_RED = "#fce8e6"
+TINT_AMBER = "#fef7e0"
+TINT_SELECTED = "#d2e3fc"
+#: One colour per run in Compare runs, in order.
+RUN_COLORS = (TRAIN, TEST, GREEN, PURPLE, BRIGHT_RED, CYAN, AMBER, MID_GREY)
 FONT_PT = 10
+
+
+def color(name: str, alpha: int = 255) -> QColor:
+    """A QColor of one of the colours above, with an alpha (0-255)."""
+    c = QColor(name)
+    c.setAlpha(alpha)
+    return c
+
+
+def rgba(name: str, alpha: int = 255) -> tuple[int, int, int, int]:
+    """(r, g, b, a) of one of the colours above, for pyqtgraph brushes."""
+    c = QColor(name)
+    return c.red(), c.green(), c.blue(), alpha
 
 
 def configure():

@@ -37,9 +37,7 @@ from bpstudio.qt.layout import LAYOUT_VERSION, make_docks, make_panels
 from bpstudio.qt.lesson import DiagnosisBanner, FailureBanner
 from bpstudio.qt.session import SnapshotHub
 from bpstudio.viewmodel.document import Document
-
-#: The window's size when nothing is remembered.
-DEFAULT_SIZE = (1600, 1000)
+from bpstudio.viewmodel.layout import WINDOW_SIZE
 
 
 class StudioWindow(QMainWindow):
@@ -116,7 +114,7 @@ class StudioWindow(QMainWindow):
         self._build_toolbar()
         self._connect()
         self.statusBar().showMessage("Ready", 3000)
-        self.resize(*DEFAULT_SIZE)
+        self.resize(*WINDOW_SIZE)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
         self.open_project(project if project is not None else first_lesson(), path)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The most rows a series keeps; a longer run is kept downsampled (pairs averaged).
+HISTORY_ROWS = 4096
+
 
 class Series:
     """Rows of (step, values...) under named columns. When `capacity` rows are stored, pairs of
     rows are averaged into one and from then on every `stride` new rows are averaged before
     being stored, so a run of any length takes at most `capacity` rows."""
 
-    def __init__(self, columns, capacity=4096):
+    def __init__(self, columns, capacity=HISTORY_ROWS):
         if capacity < 2 or capacity % 2:
             raise ValueError("capacity must be an even number >= 2")
         self.columns = tuple(columns)
@@ -70,7 +73,7 @@ class Series:
         return {f"{prefix}steps": self.steps.copy(), f"{prefix}values": self.values.copy()}
 
     @classmethod
-    def from_arrays(cls, columns, steps, values, capacity=4096, stride=1) -> Series:
+    def from_arrays(cls, columns, steps, values, capacity=HISTORY_ROWS, stride=1) -> Series:
         series = cls(columns, max(capacity, 2 * ((len(steps) + 1) // 2), 2))
         n = len(steps)
         series._steps[:n] = steps
@@ -103,7 +106,7 @@ class RunHistory:
     """What one training run recorded: per-step measurements, per-epoch train/test metrics,
     and markers where a setting changed."""
 
-    def __init__(self, step_cols, capacity=4096):
+    def __init__(self, step_cols, capacity=HISTORY_ROWS):
         self.steps = Series(step_cols, capacity)
         self.epochs = Series(EPOCH_COLUMNS, capacity)
         #: (step, description) for every change of a setting during the run.

@@ -22,9 +22,11 @@ from bpstudio.training.controls import (
     TrainingError,
     check_setting_names,
 )
-from bpstudio.training.history import RunHistory
+from bpstudio.training.history import HISTORY_ROWS, RunHistory
 
 REGULARIZATIONS = ("none", "l1", "l2")
+#: The largest weight a user may type in (an edge edit).
+MAX_WEIGHT = 1e6
 #: A rollback checkpoint is taken every this many steps.
 CHECKPOINT_EVERY = 50
 #: While serving a GUI, the training thread sleeps YIELD_FOR seconds every YIELD_EVERY
@@ -45,7 +47,12 @@ class Trainer:
     non-finite loss, activation or gradient (see `failure` and `rollback`)."""
 
     def __init__(
-        self, net: Sequential, dataset: Dataset, batch_size=10, callbacks=(), history_capacity=4096
+        self,
+        net: Sequential,
+        dataset: Dataset,
+        batch_size=10,
+        callbacks=(),
+        history_capacity=HISTORY_ROWS,
     ):
         if net.loss is None:
             raise TrainingError("compile the network before training it")
@@ -169,9 +176,11 @@ class Trainer:
         kernel = found[0].params["kernel"]
         if not (0 <= row < kernel.shape[0] and 0 <= column < kernel.shape[1]):
             raise TrainingError(f"{layer} has no weight [{row}, {column}]")
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 1e6):
+        if not (
+            isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= MAX_WEIGHT
+        ):
             raise TrainingError(
-                f"a weight must be a finite number up to 1e6 in size; got {value!r}"
+                f"a weight must be a finite number up to {MAX_WEIGHT:g} in size; got {value!r}"
             )
         kernel[row, column] = value
         self.history.events.append(

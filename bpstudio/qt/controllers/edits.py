@@ -19,6 +19,7 @@ from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.dialogs import CsvImportDialog
 from bpstudio.qt.feedback import Feedback
+from bpstudio.training.trainer import MAX_WEIGHT
 from bpstudio.viewmodel.document import Document
 
 
@@ -107,8 +108,8 @@ class EditsController(QObject):
             "Change a weight",
             f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
             weight,
-            -1e6,
-            1e6,
+            -MAX_WEIGHT,
+            MAX_WEIGHT,
         )
         if value is not None:
             self.training.set_weight(layer, row, column, value)

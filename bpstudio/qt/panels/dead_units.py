@@ -35,7 +35,7 @@ class DeadUnitsPanel(Panel):
         self.map.setColorMap(theme.dead_map())
         self.map_plot.addItem(self.map)
         self.dead_marks = pg.ScatterPlotItem(
-            symbol="x", size=9, pen=pg.mkPen("w", width=2), brush=None
+            symbol="x", size=9, pen=pg.mkPen(theme.WHITE, width=2), brush=None
         )
         self.map_plot.addItem(self.dead_marks)
         bar = pg.ColorBarItem(

@@ -28,14 +28,14 @@ class HistogramsPanel(Panel):
         self.act_curve = self.act_plot.plot(
             stepMode="center",
             fillLevel=0,
-            brush=(26, 115, 232, 110),
+            brush=theme.rgba(theme.TRAIN, 110),
             pen=pg.mkPen(theme.TRAIN, width=1.5),
         )
         theme.legend(self.weight_plot)
         self.start_curve = self.weight_plot.plot(
             stepMode="center",
             fillLevel=0,
-            brush=(154, 160, 166, 90),
+            brush=theme.rgba(theme.GREY, 90),
             pen=pg.mkPen(theme.GREY, width=1.5),
             name="at the start",
         )

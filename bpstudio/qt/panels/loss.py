@@ -31,7 +31,9 @@ class LossPanel(Panel):
         self._drawn_epochs = None
         self._drawn_events = None
         theme.legend(self.loss_plot)
-        self.batch_curve = self.loss_plot.plot(pen=pg.mkPen("#c8cdd2", width=1), name="batch loss")
+        self.batch_curve = self.loss_plot.plot(
+            pen=pg.mkPen(theme.PALE_GREY, width=1), name="batch loss"
+        )
         self.train_curve = self.loss_plot.plot(
             pen=pg.mkPen(theme.TRAIN, width=2), name="train loss"
         )
@@ -107,9 +109,9 @@ class LossPanel(Panel):
         while len(self.markers) < len(events):
             line = pg.InfiniteLine(
                 angle=90,
-                pen=pg.mkPen("#5f6368", width=1, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(theme.MID_GREY, width=1, style=Qt.PenStyle.DashLine),
                 label="",
-                labelOpts={"position": 0.92, "color": "#5f6368", "rotateAxis": (1, 0)},
+                labelOpts={"position": 0.92, "color": theme.MID_GREY, "rotateAxis": (1, 0)},
             )
             self.loss_plot.addItem(line)
             self.markers.append(line)

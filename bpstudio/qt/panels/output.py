@@ -41,8 +41,8 @@ class OutputPanel(Panel):
         self.heat.setColorMap(theme.diverging())
         self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
         self.plane_plot.addItem(self.heat)
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("k", width=1.2))
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(theme.WHITE, width=1))
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(theme.TEXT, width=1.2))
         self.plane_plot.addItem(self.train_points)
         self.plane_plot.addItem(self.test_points)
         self.plane_plot.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0)
@@ -58,7 +58,7 @@ class OutputPanel(Panel):
         self.matrix_plot.invertY(True)
         self.matrix_plot.setAspectLocked(True)
         self.matrix = pg.ImageItem()
-        self.matrix.setColorMap(pg.ColorMap([0, 1], [(255, 255, 255), (8, 119, 189)]))
+        self.matrix.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.BLUE]))
         self.matrix_plot.addItem(self.matrix)
         self.matrix_labels: list[pg.TextItem] = []
         self.samples_plot = self.matrix_view.addPlot(row=0, col=1)
@@ -68,7 +68,7 @@ class OutputPanel(Panel):
         self.samples_plot.invertY(True)
         self.samples_plot.setAspectLocked(True)
         self.samples = pg.ImageItem()
-        self.samples.setColorMap(pg.ColorMap([0, 1], [(255, 255, 255), (32, 33, 36)]))
+        self.samples.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.TEXT]))
         self.samples_plot.addItem(self.samples)
         self.sample_labels: list[pg.TextItem] = []
         self.stack.addWidget(self.matrix_view)
@@ -216,7 +216,7 @@ class OutputPanel(Panel):
             r, c = divmod(i, GRID_COLUMNS)
             ok = out.sample_pred[i] == out.sample_true[i]
             label.setText(names[out.sample_pred[i]])
-            label.setColor("#188038" if ok else theme.RED)
+            label.setColor(theme.GREEN if ok else theme.RED)
             label.setPos(c * 10 + 5, r * 11 - 0.5)
 
     def _draw_scatter(self, out):

@@ -25,7 +25,7 @@ MEASURES = {
     "grad_ratio": ("First-to-last layer gradient ratio", False, True),
     "dead": ("Dead ReLU units (share of all)", False, False),
 }
-PALETTE = ("#1a73e8", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#f9ab00", "#5f6368")
+PALETTE = theme.RUN_COLORS
 LIVE = "This run (live)"
 
 
