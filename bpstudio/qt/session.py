@@ -152,10 +152,8 @@ class SnapshotHub(QObject):
     been painted, so that the trainer, which waits for it (see DrawGate), holds still while
     the GUI thread works.
 
-    Qt repaints on an idle timer after the panels ask, gathering all their requests into one
-    repaint; application() sets that timer to 1 ms (QT_QPA_UPDATE_IDLE_TIME; 5 by default),
-    so a 2 ms timer started after delivery fires once that repaint is done. (With the idle
-    timer at 0, every request was painted on its own: 6-7 repaints a snapshot, measured.)"""
+    `drawn` comes PAINT_IDLE_MS + 1 ms after delivery, once Qt's gathered repaint is done
+    (why 1 ms, measured: docs/architecture.md)."""
 
     snapshot_ready = Signal(object)
     #: What was delivered has been painted: the trainer may go on.

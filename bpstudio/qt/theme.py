@@ -167,12 +167,9 @@ class StatusLabel(QWidget):
     """A line (or a few lines) of text with <b> and <i> in it that changes on every frame
     without moving or repainting anything else.
 
-    A QLabel would not do: a new text asks the layouts above it to be redone (the whole window
-    was relaid out and its docks repainted on every frame; a changing size hint once cost 15 ms
-    a frame), and a rich-text QLabel paints twice per new text and parses HTML each time
-    (0.1-0.25 ms a text, measured). This one keeps its size, lays its text out with a
-    QTextLayout (0.01 ms) only when it is painted, and paints only itself, opaque. The same
-    text set again does nothing. Its text is copied from its context menu."""
+    It keeps its size, lays its text out with a QTextLayout only when it is painted, and paints
+    only itself, opaque (why not a QLabel, measured: docs/architecture.md). The same text set
+    again does nothing. Its text is copied from its context menu."""
 
     MARGIN = 2
 

@@ -29,12 +29,8 @@ REGULARIZATIONS = ("none", "l1", "l2")
 MAX_WEIGHT = 1e6
 #: A rollback checkpoint is taken every this many steps.
 CHECKPOINT_EVERY = 50
-#: While serving a GUI, the training thread sleeps YIELD_FOR seconds every YIELD_EVERY
-#: seconds. NumPy releases and at once retakes the GIL around its C loops; each retake resets
-#: the waiting thread's switch timer, so the GUI thread was starved of the GIL for 30-40 ms at
-#: a time (measured) however short sys.setswitchinterval was. A real sleep hands it over.
-#: Against a thread asking for the GIL every 10 ms, sleeping every 10 ms kept 0.95 of the
-#: training speed and answered it within 0.5 ms (p99); every 5 ms kept 0.92.
+#: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
+#: (why, measured: docs/architecture.md).
 YIELD_EVERY = 0.010
 YIELD_FOR = 0.0001
 

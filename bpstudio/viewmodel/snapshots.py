@@ -328,11 +328,8 @@ def _weight_histogram(W, start):
 
 
 class DrawGate:
-    """Lets the GUI thread hold the training thread still, without the GIL, while it works.
-
-    Drawing with pyqtgraph re-enters Python hundreds of times per frame, and each re-entry
-    waits for the GIL; with a training thread that never lets go of it, a frame took seconds
-    (measured: a 10 ms timer fired 2.5 s late). So the training thread closes the gate when it
+    """Lets the GUI thread hold the training thread still, without the GIL, while it draws
+    (why, measured: docs/architecture.md). The training thread closes the gate when it
     publishes a snapshot and waits there (at most `timeout` seconds, so a stuck GUI cannot stop
     training) until the GUI, done drawing, opens it."""
 
