@@ -35,6 +35,19 @@ class Exported:
         return (self.path, *self.extra)
 
 
+def write_script(kind: str, script, project, net, dataset, out: Path) -> Exported:
+    """A script export: `script(project, net, dataset, data_file)` written at `out` (.py),
+    and `<out>.npz` beside it with the weights and the data it reads."""
+    if out.suffix != ".py":
+        raise ExportError(
+            f"a {kind} export is a Python script: give a name ending in .py, not {out}"
+        )
+    data = out.with_suffix(".npz")
+    write_npz(data, {**net.get_weights(), **data_arrays(dataset)})
+    write_bytes(out, script(project, net, dataset, data.name).encode())
+    return Exported(out, (data,))
+
+
 def data_arrays(dataset: Dataset) -> dict:
     arrays = {
         "X_train": dataset.X_train,

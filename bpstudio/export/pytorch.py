@@ -12,17 +12,14 @@ from bpstudio.data.datasets import Dataset
 from bpstudio.export.common import (
     WIDTH,
     Exported,
-    ExportError,
     call,
-    data_arrays,
     docstring,
     float_type,
     literal,
     regularized,
     render,
     script_name,
-    write_bytes,
-    write_npz,
+    write_script,
 )
 from bpstudio.project import Project
 
@@ -33,14 +30,7 @@ DESCRIPTION = "A PyTorch script with the same network and weights"
 
 def export(project: Project, net: Sequential, dataset: Dataset, out: Path) -> Exported:
     """The script at `out` (.py) and `<out>.npz` beside it with the weights and the data."""
-    if out.suffix != ".py":
-        raise ExportError(
-            f"a pytorch export is a Python script: give a name ending in .py, not {out}"
-        )
-    data = out.with_suffix(".npz")
-    write_npz(data, {**net.get_weights(), **data_arrays(dataset)})
-    write_bytes(out, script(project, net, dataset, data.name).encode())
-    return Exported(out, (data,))
+    return write_script("pytorch", script, project, net, dataset, out)
 
 
 _TORCH_ACTIVATIONS = {

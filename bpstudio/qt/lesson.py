@@ -104,7 +104,27 @@ class LessonPanel(QScrollArea):
 TEXT_EVERY = 1.0
 
 
-class DiagnosisBanner(QFrame):
+class Banner(QFrame):
+    """A tinted strip across the window with a text and buttons at its right."""
+
+    def __init__(self, name: str, tint: str, border: str, buttons=(), parent=None):
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setStyleSheet(
+            f"#{name} {{ background: {tint}; border: 1px solid {border}; border-radius: 4px; }}"
+        )
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.text, 1)
+        for button in buttons:
+            row.addWidget(button)
+        self.hide()
+
+
+class DiagnosisBanner(Banner):
     """An amber banner with the most urgent finding: what was seen, with its numbers, what to
     try, and a link to the lesson that shows it. "Hide" keeps that kind of finding hidden
     until the next run."""
@@ -112,27 +132,14 @@ class DiagnosisBanner(QFrame):
     lesson_requested = Signal(int)
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("diagnosis")
-        self.setStyleSheet(
-            f"#diagnosis {{ background: {theme.TINT_AMBER}; border: 1px solid {theme.AMBER}; "
-            "border-radius: 4px; }"
-        )
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.linkActivated.connect(lambda link: self.lesson_requested.emit(int(link)))
         self.hide_button = QPushButton("Hide")
         self.hide_button.setToolTip("Hide this finding until the next run")
+        super().__init__("diagnosis", theme.TINT_AMBER, theme.AMBER, [self.hide_button], parent)
+        self.text.linkActivated.connect(lambda link: self.lesson_requested.emit(int(link)))
         self.hide_button.clicked.connect(self._dismiss)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        row.addWidget(self.text, 1)
-        row.addWidget(self.hide_button)
         self.finding = None
         self._shown_at = -math.inf
         self.dismissed: set[str] = set()
-        self.hide()
 
     def reset(self):
         """A new run: every kind of finding may be shown again."""
@@ -181,7 +188,7 @@ class DiagnosisBanner(QFrame):
         self.hide()
 
 
-class FailureBanner(QFrame):
+class FailureBanner(Banner):
     """A red banner when training stopped on a non-finite value: where it appeared (step and
     layer), what to try, and buttons to roll back (with the same or a ten times lower
     learning rate)."""
@@ -189,14 +196,6 @@ class FailureBanner(QFrame):
     rollback_requested = Signal(bool)  # True: with the learning rate ÷10
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setStyleSheet(
-            f"#banner {{ background: {theme.TINT_RED}; border: 1px solid {theme.RED}; "
-            "border-radius: 4px; }"
-        )
-        self.text = QLabel()
-        self.text.setWordWrap(True)
         self.rollback_button = QPushButton("Roll back")
         self.rollback_button.setToolTip(
             "Go back to the last weights saved before training broke down."
@@ -205,13 +204,15 @@ class FailureBanner(QFrame):
         self.rollback_lower_button.setToolTip(
             "Go back and continue with a learning rate ten times smaller."
         )
+        super().__init__(
+            "banner",
+            theme.TINT_RED,
+            theme.RED,
+            [self.rollback_button, self.rollback_lower_button],
+            parent,
+        )
         self.rollback_button.clicked.connect(lambda: self._roll_back(False))
         self.rollback_lower_button.clicked.connect(lambda: self._roll_back(True))
-        row = QHBoxLayout(self)
-        row.addWidget(self.text, 1)
-        row.addWidget(self.rollback_button)
-        row.addWidget(self.rollback_lower_button)
-        self.hide()
 
     def show_failure(self, failure: dict | None):
         if failure is None:
