@@ -27,6 +27,9 @@ HOME="$WORK" QT_QPA_PLATFORM=offscreen bpstudio screenshot "$LESSON" --out "$WOR
     --epochs 3 --size 1200x800 2>/dev/null
 python3 packaging/check_png.py "$WORK/shot.png" 1200 800
 QT_QPA_PLATFORM=offscreen bpstudio export "$LESSON" --to npz --out "$WORK/w.npz" >/dev/null
+# The scripts come from templates inside the bundle.
+QT_QPA_PLATFORM=offscreen bpstudio export "$LESSON" --to pytorch --out "$WORK/net.py" >/dev/null
+grep -q "class StudioNet(nn.Module)" "$WORK/net.py" || { echo "FAIL: no PyTorch script"; exit 1; }
 
 echo "== startup to the first painted window (5 runs)"
 times=()

@@ -3,11 +3,11 @@ and what every generated script says about the network, its inputs and its outpu
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from bpstudio.core import Sequential
@@ -173,18 +173,22 @@ def float_type(net: Sequential) -> str:
     return "float32" if net.dtype == np.float32 else "float64"
 
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("bpstudio.export", "templates"),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,  # Python source, not HTML
-)
+@functools.cache
+def _templates():
+    import jinja2  # only when a script is written: it is not needed to start the studio
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("bpstudio.export", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # Python source, not HTML
+    )
 
 
 def render(template: str, **context) -> str:
     """The script `templates/<template>` with `context` filled in. Values that are lists of
     lines (laid out by `call`) are joined; the template shows everything else as written."""
     joined = {k: "\n".join(v) if isinstance(v, list) else v for k, v in context.items()}
-    return _TEMPLATES.get_template(template).render(**joined)
+    return _templates().get_template(template).render(**joined)
