@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -103,6 +104,8 @@ def write_atomically(path: Path, data: bytes):
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if hasattr(os, "fchmod"):  # mkstemp makes it private (0600): give it the usual mode
+            os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -117,6 +120,16 @@ def write_atomically(path: Path, data: bytes):
     except BaseException:  # interrupted mid-write: no half file left behind
         _remove(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a file written at `path` gets: the one it has, or what the umask allows."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _remove(tmp):

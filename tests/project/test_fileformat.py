@@ -1,6 +1,7 @@
 import io
 import json
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -253,3 +254,17 @@ def test_the_shipped_lessons_are_generated_from_the_code():
         assert lesson.path.read_bytes() == project_bytes(make()), (
             f"{lesson.path.name} is stale: run python -m bpstudio.lessons"
         )
+
+
+def test_saved_files_follow_the_umask_and_keep_their_mode(tmp_path):
+    project = first_network()
+    old = os.umask(0o022)
+    try:
+        path = save_project(project, tmp_path / "shared.bpstudio")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # a colleague can read it
+        os.umask(0o077)
+        path.chmod(0o664)
+        save_project(project, path)  # saving again keeps the mode the file has
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
