@@ -96,6 +96,8 @@ def diagnose(history: RunHistory, activations: dict | None = None) -> list[Findi
     layer names to activation names (see `activation_names`); without it every ReLU-family
     layer is taken for plain ReLU."""
     findings = _non_finite(history)
+    if findings:  # what the run showed before it overflowed is beside the point now
+        return findings
     steps = history.steps
     if len(steps) >= MIN_STEPS:
         columns = meter.group(steps.columns)

@@ -153,3 +153,15 @@ def test_gradient_flow_names_what_the_bars_show():
     assert gradient_flow([1e60, 1e70])[1] == "exploding"
     assert gradient_flow([0.0, 0.0]) == (0.0, "zero")
     assert gradient_flow([float("nan"), 1.0]) == (None, "unknown")
+
+
+def test_a_non_finite_stop_is_the_only_finding_of_its_step():
+    from bpstudio.lessons.catalog import dead_relu
+
+    trainer = dead_relu().make_trainer()
+    trainer.fit(steps=300)
+    assert "dead_units" in findings(trainer)  # what the run showed before it broke
+    trainer.net.layers[-1].params["bias"][...] = np.inf  # the output is no longer finite
+    trainer.fit(steps=5)
+    assert trainer.failure is not None
+    assert findings(trainer) == ["non_finite"]
