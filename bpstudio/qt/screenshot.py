@@ -58,7 +58,9 @@ def render(
             trainer.callbacks.callbacks.append(Progress())
             if epochs:
                 trainer.fit(epochs=epochs)
-            maker = SnapshotMaker(trainer, clock=lambda: 0.0)  # no wall-clock in the picture
+            maker = SnapshotMaker(
+                trainer, clock=lambda: 0.0, timed=False
+            )  # no clock in the picture
             window.hub.offer(maker.make(final=True))  # final: every panel draws it
             for _ in range(3):
                 app.processEvents()

@@ -149,6 +149,12 @@ class StudioWindow(QMainWindow):
         self.speed.setFixedWidth(110)
         self.speed.setToolTip("Slow training down to watch single steps; right: full speed.")
         tools.addWidget(self.speed)
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(
+            self.speed_label.fontMetrics().horizontalAdvance("0.05 s a step ")
+        )
+        self._on_speed_changed(self.speed.value())
+        tools.addWidget(self.speed_label)
         tools.addSeparator()
         self.info = theme.StatusLabel(1)
         self.info.setMinimumWidth(560)
@@ -161,6 +167,7 @@ class StudioWindow(QMainWindow):
         panels, training, edits, document = self.panels, self.training, self.edits, self.document
         self.hub.snapshot_ready.connect(self._on_snapshot_ready)
         self.speed.valueChanged.connect(training.set_speed)
+        self.speed.valueChanged.connect(self._on_speed_changed)
         training.playing_changed.connect(self._on_playing_changed)
         training.restarted.connect(self._on_restarted)
         self.failure_banner.rollback_requested.connect(training.rollback)
@@ -259,6 +266,10 @@ class StudioWindow(QMainWindow):
         self.diagnosis.show_findings(s.findings, final=s.final)
         if s.events and s.events[-1][1].startswith("not applied"):
             self.feedback.status(s.events[-1][1], 6000)
+
+    def _on_speed_changed(self, position):
+        delay = SPEEDS[position]
+        self.speed_label.setText(f" {delay:g} s a step" if delay else " full speed")
 
     def _on_playing_changed(self, playing):
         action = self.actions["play"]

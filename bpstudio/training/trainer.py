@@ -82,6 +82,21 @@ class Trainer:
         self.failure: dict | None = None
         self._checkpoints = [self._checkpoint()]
         self.run_number += 1
+        self._seconds = 0.0  # trained this run, up to the last stop of the clock
+        self._clock_since = None  # when the clock started, while training runs
+
+    def training_time(self) -> float:
+        """Seconds spent training in this run (wall clock while steps run: fit, play, step),
+        not counting the time it stood still."""
+        running = time.monotonic() - self._clock_since if self._clock_since is not None else 0.0
+        return self._seconds + running
+
+    def _clock(self, running: bool):
+        if running and self._clock_since is None:
+            self._clock_since = time.monotonic()
+        elif not running and self._clock_since is not None:
+            self._seconds += time.monotonic() - self._clock_since
+            self._clock_since = None
 
     @property
     def position(self) -> int:
@@ -317,12 +332,14 @@ class Trainer:
         end_step = None if steps is None else self.net.steps + steps
         self.net.stop_training = False
         self.callbacks.on_train_begin({})
+        self._clock(True)
         while self.failure is None and not self.net.stop_training:
             if end_epoch is not None and self.epoch >= end_epoch:
                 break
             if end_step is not None and self.net.steps >= end_step:
                 break
             self.step()
+        self._clock(False)
         self.callbacks.on_train_end({})
         return self.history
 
@@ -369,6 +386,7 @@ class Trainer:
             if self.failure is None and (c.playing or batches or epoch_target is not None):
                 if not c.playing and batches and epoch_target is None:
                     batches -= 1
+                self._clock(True)
                 self.step()
                 working = True
                 if self.failure is not None:
@@ -381,6 +399,7 @@ class Trainer:
                     last_yield = time.monotonic()
                 continue
             batches, epoch_target = 0, None
+            self._clock(False)
             if working or changed:
                 working = False
                 if on_idle:

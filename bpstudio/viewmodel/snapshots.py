@@ -62,7 +62,7 @@ class Snapshot:
     step: int
     epoch: int
     batch: int
-    elapsed: float
+    elapsed: float  # seconds this run has trained (not counting pauses)
     steps_per_second: float
     hyperparameters: dict
     layer_names: tuple[str, ...]
@@ -111,9 +111,12 @@ class Snapshot:
 class SnapshotMaker:
     """Makes snapshots of one trainer. Create it in the thread that runs the trainer."""
 
-    def __init__(self, trainer, clock=time.monotonic):
+    def __init__(self, trainer, clock=time.monotonic, timed=True):
+        """clock: for the steps per second; timed=False shows no training time (pictures
+        made for tutorials must not depend on the machine's speed)."""
         self.trainer = trainer
         self.clock = clock
+        self.timed = timed
         self.started = clock()
         self._rate_mark = (self.started, trainer.step_count)
         self.steps_per_second = 0.0
@@ -139,6 +142,7 @@ class SnapshotMaker:
             layer.params["kernel"].copy() for layer in self.trainer.net.kernel_layers
         ]
         self._rate_mark = (self.started, self.trainer.step_count)
+        self.steps_per_second = 0.0  # a new run has no speed yet
         self._activations = activation_names(self.trainer.net)
         self._slow, self._slow_at = None, -math.inf
 
@@ -187,7 +191,7 @@ class SnapshotMaker:
             step=net.steps,
             epoch=t.epoch,
             batch=t.batch,
-            elapsed=now - self.started,
+            elapsed=t.training_time() if self.timed else 0.0,
             steps_per_second=self._rate(now, net.steps),
             hyperparameters=dict(t.hyperparameters()),
             layer_names=tuple(layer.name for layer in net.layers),

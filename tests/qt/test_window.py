@@ -450,3 +450,33 @@ def test_every_action_of_the_table_is_in_a_menu_and_calls_something(make_window)
     assert {spec.id for spec in ACTIONS} <= in_menus
     toolbar = [a.objectName() for a in window.findChild(QToolBar).actions() if a.objectName()]
     assert toolbar == [spec.id for spec in ACTIONS if spec.toolbar]
+
+
+def test_training_pauses_while_save_changes_is_asked_and_goes_on_if_cancelled(
+    qtbot, make_window, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    window.actions["play"].trigger()
+    qtbot.waitUntil(lambda: window.session.trainer.step_count > 20, timeout=5000)
+    seen = []
+
+    def answer(*args):
+        seen.append((window.session.playing, window.actions["play"].text()))
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    assert not window.files.new_project() and seen == [(False, "Play")]
+    assert window.session.playing and window.actions["play"].text() == "Pause"
+    assert window.project.name.startswith("Lesson 1")  # nothing was thrown away
+    window.training.pause()
+    window.document.modified = False
+
+
+def test_the_speed_slider_says_its_value(make_window):
+    window = make_window()
+    assert window.speed_label.text().strip() == "full speed"
+    window.speed.setValue(0)
+    assert window.speed_label.text().strip() == "0.5 s a step"
+    assert window.session.controls.delay == 0.5

@@ -245,3 +245,15 @@ def test_geometric_moving_average():
     assert geometric_moving_average(np.empty(0), 5).size == 0
     y = geometric_moving_average(np.array([1.0, 100.0, 0.0, np.nan, 1e4]), 2)
     np.testing.assert_allclose(y, [1.0, 10.0, 100.0, np.nan, 1e4])
+
+
+def test_the_clock_counts_training_time_only_and_restarts_with_the_run():
+    t = playground_trainer()
+    assert t.training_time() == 0.0
+    t.fit(steps=200)
+    trained = t.training_time()
+    assert trained > 0
+    time.sleep(0.05)  # standing still does not count
+    assert t.training_time() == trained
+    t.reset()
+    assert t.training_time() == 0.0

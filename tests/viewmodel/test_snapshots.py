@@ -115,3 +115,22 @@ def test_slow_parts_are_made_again_at_most_every_slow_every_seconds():
     np.testing.assert_array_equal(final.output.grid, fresh.output.grid)
     for a, b in zip(final.inactive, fresh.inactive):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_reset_clears_the_rate_and_the_clock():
+    from bpstudio.lessons import lessons
+    from bpstudio.project import load_project
+    from bpstudio.viewmodel.snapshots import SnapshotMaker
+
+    trainer = load_project(lessons()[0].path).make_trainer()
+    clock = Clock()
+    maker = SnapshotMaker(trainer, clock=clock)
+    maker.make()
+    trainer.fit(steps=100)
+    clock.now += 1.0
+    trained = maker.make()
+    assert trained.steps_per_second == 100 and trained.elapsed > 0
+    trainer.reset()
+    again = maker.make()
+    assert again.steps_per_second == 0 and again.elapsed == 0
+    assert SnapshotMaker(trainer, timed=False).make().elapsed == 0

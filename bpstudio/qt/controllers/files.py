@@ -69,11 +69,12 @@ class FilesController(QObject):
         if path:
             self.open_path(path)
 
-    def new_project(self):
-        if self.maybe_save():
-            project = first_lesson()
-            project.name, project.description, project.lesson = "Untitled", "", None
-            self.open_project(project)
+    def new_project(self) -> bool:
+        if not self.maybe_save():
+            return False
+        project = first_lesson()
+        project.name, project.description, project.lesson = "Untitled", "", None
+        return self.open_project(project)
 
     # ------------------------------------------------------------------ saving
 
@@ -103,9 +104,19 @@ class FilesController(QObject):
         return True
 
     def maybe_save(self) -> bool:
-        """Ask about unsaved training; False if the user cancels."""
+        """Ask about unsaved training; False if the user cancels. Training pauses while the
+        question is open, and goes on if the user cancels."""
         if not self.document.modified or self.training.session is None:
             return True
+        playing = self.training.session.playing
+        if playing:
+            self.training.pause()
+        go_on = self._ask_to_save()
+        if not go_on and playing:
+            self.training.resume()
+        return go_on
+
+    def _ask_to_save(self) -> bool:
         answer = self.feedback.question(
             "Save changes?",
             f"“{self.document.project.name}” has training that is not saved.",

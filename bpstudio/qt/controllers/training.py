@@ -86,14 +86,17 @@ class TrainingController(QObject):
 
     def toggle_play(self):
         if self.session.playing:
-            self.session.pause()
-            self._show_playing(False)
+            self.pause()
         elif self.last_snapshot is not None and self.last_snapshot.failure:
             self.feedback.status("Training broke down: roll back or reset first", 5000)
         else:
             self.session.play()
             self.document.modified = True
             self._show_playing(True)
+
+    def pause(self):
+        self.session.pause()
+        self._show_playing(False)
 
     def resume(self):
         """Play again (after autosave or a save paused training while it copied)."""
