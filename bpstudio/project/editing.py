@@ -148,3 +148,19 @@ def rebuild(project, layers: list[dict], features=None) -> list[str]:
         raise EditError(str(exc)) from None
     project.weights, reset = carry_weights(old, net)
     return reset
+
+
+#: What each optimizer takes from another's settings when the user switches to it.
+_CARRIED = {
+    "sgd": ("learning_rate", "global_clipnorm", "momentum", "nesterov"),
+    "rmsprop": ("learning_rate", "global_clipnorm", "momentum"),
+    "adam": ("learning_rate", "global_clipnorm"),
+}
+
+
+def switch_optimizer(config: dict, name: str) -> dict:
+    """The config of optimizer `name`, keeping every setting of `config` (another optimizer's
+    config) that it takes too: learning rate, clipping, momentum and Nesterov."""
+    if name not in _CARRIED:
+        raise EditError(f"optimizer must be one of {', '.join(_CARRIED)}; got {name!r}")
+    return {"name": name, **{k: config[k] for k in _CARRIED[name] if k in config}}

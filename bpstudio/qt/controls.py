@@ -215,6 +215,11 @@ class SettingsPanel(QWidget):
         self.momentum.setToolTip(
             "How much of the previous step is kept in the next one (0 = none)."
         )
+        self.nesterov = QCheckBox("Nesterov")
+        self.nesterov.setToolTip(
+            "Look ahead: take the gradient where the momentum is about to carry the weights "
+            "(SGD only)."
+        )
         self.regularization = QComboBox()
         self.regularization.addItem("None", "none")
         self.regularization.addItem("L1", "l1")
@@ -248,7 +253,10 @@ class SettingsPanel(QWidget):
         form = QFormLayout(self)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Momentum", self.momentum)
+        momentum_row = QHBoxLayout()
+        momentum_row.addWidget(self.momentum, 1)
+        momentum_row.addWidget(self.nesterov)
+        form.addRow("Momentum", momentum_row)
         form.addRow("Regularization", self.regularization)
         form.addRow("Strength", self.regularization_rate)
         form.addRow("Dropout rate", self.dropout)
@@ -261,6 +269,7 @@ class SettingsPanel(QWidget):
         self.learning_rate.lineEdit().editingFinished.connect(self._on_learning_rate_edited)
         self.learning_rate.activated.connect(self._on_learning_rate_edited)
         self.momentum.valueChanged.connect(lambda v: self._emit(momentum=round(v, 4)))
+        self.nesterov.toggled.connect(lambda on: self._emit(nesterov=on))
         self.regularization.currentIndexChanged.connect(self._on_regularization_edited)
         self.regularization_rate.lineEdit().editingFinished.connect(self._on_regularization_edited)
         self.regularization_rate.activated.connect(self._on_regularization_edited)
@@ -281,6 +290,8 @@ class SettingsPanel(QWidget):
         has_momentum = settings["momentum"] is not None
         self.momentum.setEnabled(has_momentum)
         self.momentum.setValue(settings["momentum"] or 0.0)
+        self.nesterov.setEnabled(settings.get("nesterov") is not None)
+        self.nesterov.setChecked(bool(settings.get("nesterov")))
         self.regularization.setCurrentIndex(
             self.regularization.findData(settings["regularization"])
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 HYPERPARAMETERS = (
     "learning_rate",
     "momentum",
+    "nesterov",
     "regularization",
     "regularization_rate",
     "dropout",

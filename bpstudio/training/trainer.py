@@ -172,6 +172,7 @@ class Trainer:
         return {
             "learning_rate": opt.learning_rate,
             "momentum": getattr(opt, "momentum", None),
+            "nesterov": getattr(opt, "nesterov", None),
             "regularization": kind,
             "regularization_rate": rate,
             "dropout": drop[0] if drop else None,
@@ -215,6 +216,10 @@ class Trainer:
                 type(opt)(learning_rate=1.0, global_clipnorm=new["global_clipnorm"])
             if new["momentum"] is not None:
                 type(opt)(learning_rate=1.0, momentum=new["momentum"])
+            if "nesterov" in changes and current["nesterov"] is None:
+                raise TrainingError(f"the {opt.name} optimizer has no Nesterov setting")
+            if new["nesterov"] is not None:
+                type(opt)(learning_rate=1.0, nesterov=new["nesterov"])
             if new["regularization"] not in REGULARIZATIONS:
                 raise TrainingError(
                     f"regularization must be one of "
@@ -233,6 +238,8 @@ class Trainer:
         opt.global_clipnorm = new["global_clipnorm"]
         if new["momentum"] is not None:
             opt.momentum = new["momentum"]
+        if new["nesterov"] is not None:
+            opt.nesterov = new["nesterov"]
         if "regularization" in changes or "regularization_rate" in changes:
             reg = None
             if new["regularization"] == "l1":

@@ -71,3 +71,17 @@ def test_a_rebuild_that_cannot_be_built_changes_nothing():
     with pytest.raises(editing.EditError):
         editing.rebuild(project, layers)
     assert (project.layers, project.dataset) == before
+
+
+def test_switching_optimizer_keeps_every_setting_the_new_one_takes():
+    from bpstudio.core import registry
+
+    sgd = {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True,
+           "global_clipnorm": 1.5}  # fmt: skip
+    rms = editing.switch_optimizer(sgd, "rmsprop")
+    assert rms == {"name": "rmsprop", "learning_rate": 0.1, "global_clipnorm": 1.5, "momentum": 0.9}
+    adam = editing.switch_optimizer(rms, "adam")
+    assert adam == {"name": "adam", "learning_rate": 0.1, "global_clipnorm": 1.5}
+    assert editing.switch_optimizer(sgd, "sgd") == sgd
+    for config in (rms, adam):
+        registry.get("optimizer", config)  # each is a valid optimizer

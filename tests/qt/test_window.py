@@ -480,3 +480,22 @@ def test_the_speed_slider_says_its_value(make_window):
     window.speed.setValue(0)
     assert window.speed_label.text().strip() == "0.5 s a step"
     assert window.session.controls.delay == 0.5
+
+
+def test_nesterov_is_a_control_and_switching_optimizer_keeps_the_settings(qtbot, make_window):
+    window = make_window()
+    panel = window.panels["settings"]
+    panel.momentum.setValue(0.5)
+    panel.nesterov.setChecked(True)
+    panel.clip.setChecked(True)
+    panel.clip_value.setValue(2.0)
+    window.actions["step"].trigger()
+    wait_idle(qtbot, window)
+    opt = window.session.trainer.net.optimizer
+    assert (opt.name, opt.momentum, opt.nesterov, opt.global_clipnorm) == ("sgd", 0.5, True, 2.0)
+    panel.optimizer.setCurrentIndex(panel.optimizer.findData("rmsprop"))
+    wait_idle(qtbot, window)
+    opt = window.session.trainer.net.optimizer
+    assert (opt.name, opt.momentum, opt.global_clipnorm) == ("rmsprop", 0.5, 2.0)
+    assert not panel.nesterov.isEnabled() and panel.clip.isChecked()
+    window.document.modified = False

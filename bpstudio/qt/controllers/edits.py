@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.lessons import apply_fix
 from bpstudio.project import ProjectError
-from bpstudio.project.editing import EditError, describe_reset, rebuild
+from bpstudio.project.editing import EditError, describe_reset, rebuild, switch_optimizer
 from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.dialogs import CsvImportDialog
@@ -172,8 +172,7 @@ class EditsController(QObject):
 
     def change_optimizer(self, name):
         def change(project):
-            lr = project.optimizer.get("learning_rate", 0.01)
-            project.optimizer = {"name": name, "learning_rate": lr}
+            project.optimizer = switch_optimizer(project.optimizer, name)
 
         self.restructure(change, f"Optimizer: {name}; a new run starts from the current weights")
 
