@@ -131,6 +131,7 @@ def cmd_train(args) -> int:
         if args.seed < 0:
             raise CliError(f"--seed must be >= 0; got {args.seed}")
         project.seed, project.weights, project.steps, project.epoch = args.seed, None, 0, 0
+        project.progress = project.progress_arrays = None
     epochs = project.epochs if args.epochs is None else args.epochs
     if epochs < 0:
         raise CliError(f"--epochs must be >= 0; got {epochs}")

@@ -135,16 +135,17 @@ def rebuild(project, layers: list[dict], features=None) -> list[str]:
     """Give `project` new layers (and input features), keeping every trained array that
     still fits; returns the names of the layers that start again. Raises EditError (and
     changes nothing) if the network cannot be built."""
-    before = (project.layers, project.dataset, project.weights)
+    before = (project.layers, project.dataset, project.weights, project.progress)
     old = project.weights
     project.layers = copy.deepcopy(layers)
     if features is not None and tuple(features) != tuple(project.dataset.features):
         project.dataset = replace(project.dataset, features=tuple(features))
     project.weights = None
+    project.progress = None  # it was for the old network
     try:
         net = project.build_network()
     except ProjectError as exc:
-        project.layers, project.dataset, project.weights = before
+        project.layers, project.dataset, project.weights, project.progress = before
         raise EditError(str(exc)) from None
     project.weights, reset = carry_weights(old, net)
     return reset

@@ -38,6 +38,7 @@ MEMBER_LIMITS = {
     "history.npz": 200 * 2**20,
     "runs.npz": 400 * 2**20,
     "data.npz": 200 * 2**20,
+    "progress.npz": 400 * 2**20,
 }
 MAX_ARRAYS = 2000
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -79,6 +80,8 @@ def project_bytes(project: Project) -> bytes:
         }
         if final:
             members["runs.npz"] = npz_bytes(final)
+    if project.progress is not None and project.weights is not None:
+        members["progress.npz"] = npz_bytes(project.progress_arrays or {})
     if project.table is not None:
         members["data.npz"] = npz_bytes({"X": project.table.X, "y": project.table.y})
     buf = io.BytesIO()
@@ -264,7 +267,7 @@ def project_from_members(raw: dict[str, bytes], label: str) -> Project:
         raise ProjectError(f"{label}: project.json at {where}: {_short(e.message)}")
     arrays = {
         name: _read_npz(raw[name], f"{label}: {name}")
-        for name in ("weights.npz", "history.npz", "runs.npz", "data.npz")
+        for name in ("weights.npz", "history.npz", "runs.npz", "data.npz", "progress.npz")
         if name in raw
     }
     try:
@@ -326,6 +329,8 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         weights=arrays.get("weights.npz"),
         steps=state.get("steps", 0),
         epoch=state.get("epoch", 0),
+        progress=state.get("progress"),
+        progress_arrays=arrays.get("progress.npz"),
         lesson=doc.get("lesson"),
         classroom=doc.get("classroom"),
     )
@@ -337,9 +342,10 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         weights = {k[len(prefix) :]: v for k, v in final.items() if k.startswith(prefix)}
         run.weights = weights or None
         project.runs.append(run)
-    # Build once now, so that anything that does not fit together is found at load time.
+    # Build once now, so that anything that does not fit together is found at load time (with
+    # saved progress, the trainer too: it must fit the network and the data).
     try:
-        project.build_network()
+        project.make_trainer() if project.progress is not None else project.build_network()
     except ProjectError as exc:
         raise ProjectError(f"{label}: {exc}") from None
     return project

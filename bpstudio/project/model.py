@@ -76,6 +76,10 @@ class Project:
     steps: int = 0
     epoch: int = 0
     runs: list = field(default_factory=list)
+    #: Where training stood beyond the weights (Trainer.progress()): facts and arrays. Only
+    #: for the weights saved with it; any change that rebuilds the network drops it.
+    progress: dict | None = None
+    progress_arrays: dict | None = None
     lesson: dict | None = None
     classroom: dict | None = None
 
@@ -149,6 +153,11 @@ class Project:
         except TrainingError as exc:
             raise ProjectError(f"training: {exc}") from None
         trainer.epoch = self.epoch
+        if self.weights is not None and self.progress is not None:
+            try:
+                trainer.resume(self.progress, self.progress_arrays or {})
+            except TrainingError as exc:
+                raise ProjectError(f"progress.npz: {exc}") from None
         return trainer
 
     def capture(self, trainer, run_name=None):
@@ -157,6 +166,7 @@ class Project:
         net = trainer.net
         self.weights = net.get_weights()
         self.steps, self.epoch = net.steps, trainer.epoch
+        self.progress, self.progress_arrays = trainer.progress()
         self.layers = [layer.get_config() for layer in net.layers]
         self.optimizer = net.optimizer.get_config()
         self.batch_size = trainer.batch_size
@@ -212,7 +222,11 @@ class Project:
                 "batch_size": self.batch_size,
                 "epochs": self.epochs,
             },
-            "state": {"steps": self.steps, "epoch": self.epoch},
+            "state": {
+                "steps": self.steps,
+                "epoch": self.epoch,
+                **({"progress": self.progress} if self.progress is not None else {}),
+            },
             "runs": [r.metadata() for r in self.runs],
         }
         if self.lesson is not None:

@@ -119,6 +119,71 @@ class Trainer:
             "events": len(self.history.events),
         }
 
+    def progress(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Where training stands beyond the weights and the epoch, so that a saved run goes on
+        exactly as if never interrupted: (facts for JSON, arrays). The facts: the batch and the
+        position in the epoch, the optimizer's iterations and the random generators' states;
+        the arrays: the epoch's shuffled order and sums so far, the optimizer's slots and when
+        each ReLU unit was last active."""
+        net = self.net
+        meta = {
+            "batch": self.batch,
+            "position": self._pos,
+            "iterations": net.optimizer.iterations,
+            "rng": {
+                "shuffle": net.shuffle_rng.bit_generator.state,
+                "dropout": net.dropout_rng.bit_generator.state,
+            },
+        }
+        arrays = {
+            "order": self._order.copy(),
+            "epoch_sums": np.array(self._epoch_sums, np.float64),
+            **{f"slot/{k}": v.copy() for k, v in net.optimizer.slots.items()},
+            **{
+                f"active/{layer.name}": a.copy()
+                for layer, a in zip(net.relu_layers, net.meter.last_active)
+            },
+        }
+        return meta, arrays
+
+    def resume(self, meta: dict, arrays: dict):
+        """Go on from a progress() of a trainer of the same network, data and settings.
+        Raises TrainingError, changing nothing, if it does not fit."""
+        net = self.net
+        try:
+            order = np.asarray(arrays["order"])
+            if sorted(order.tolist()) != list(range(len(self.X))):
+                raise ValueError("the shuffled order is not one of the training examples")
+            position = int(meta["position"])
+            if not 0 <= position <= len(self.X):
+                raise ValueError(f"position {position} is outside the epoch")
+            sums = np.asarray(arrays["epoch_sums"], np.float64)
+            if sums.shape != (3,):
+                raise ValueError("the epoch's sums must be three numbers")
+            slots = {k[5:]: np.asarray(v) for k, v in arrays.items() if k.startswith("slot/")}
+            for key, slot in slots.items():
+                if slot.shape != net.flat_params.shape:
+                    raise ValueError(f"optimizer slot {key!r} does not fit the network")
+            active = [np.asarray(arrays[f"active/{x.name}"]) for x in net.relu_layers]
+            if [a.shape for a in active] != [a.shape for a in net.meter.last_active]:
+                raise ValueError("the dead-unit record does not fit the network")
+            shuffle = np.random.default_rng()
+            shuffle.bit_generator.state = meta["rng"]["shuffle"]
+            dropout = np.random.default_rng()
+            dropout.bit_generator.state = meta["rng"]["dropout"]
+            iterations, batch = int(meta["iterations"]), int(meta["batch"])
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise TrainingError(f"the saved training progress does not fit: {exc}") from None
+        self._order, self._pos, self.batch = order.astype(np.intp), position, batch
+        self._epoch_sums = [float(sums[0]), float(sums[1]), int(sums[2])]
+        net.optimizer.slots = {k: v.astype(net.dtype) for k, v in slots.items()}
+        net.optimizer.iterations = iterations
+        net.shuffle_rng.bit_generator.state = shuffle.bit_generator.state
+        net.dropout_rng.bit_generator.state = dropout.bit_generator.state
+        for record, saved in zip(net.meter.last_active, active):
+            record[...] = saved
+        self._checkpoints = [self._checkpoint()]
+
     def reset(self):
         """Draw the initial weights again from the seed and start a new run."""
         self.net.initialize()

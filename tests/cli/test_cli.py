@@ -143,3 +143,20 @@ def test_export_writes_what_it_says(tmp_path, to, name, written):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [w for f in written for w in ("wrote", str(tmp_path / f))]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)
+
+
+def test_training_in_two_sittings_equals_training_in_one(tmp_path):
+    """bpstudio train 3 epochs, save; train the saved file 3 more: the same weights as 6."""
+    dropout = str(lessons()[4].path)  # dropout: its random masks must go on where they were
+    half, twice, once = (tmp_path / f"{n}.bpstudio" for n in ("half", "twice", "once"))
+    for args in (
+        (dropout, "--epochs", "3", "--out", str(half)),
+        (str(half), "--epochs", "3", "--out", str(twice)),
+        (dropout, "--epochs", "6", "--out", str(once)),
+    ):
+        r = run("train", *args, "--quiet")
+        assert r.returncode == 0, r.stderr
+    a, b = load_project(twice), load_project(once)
+    assert a.steps == b.steps and a.epoch == b.epoch == 6
+    for key, value in b.weights.items():
+        np.testing.assert_array_equal(a.weights[key], value, err_msg=key)

@@ -38,7 +38,13 @@ def test_round_trip_is_identical_and_keeps_everything(tmp_path):
     second = save_project(loaded, tmp_path / "q.bpstudio")
     with zipfile.ZipFile(path) as a, zipfile.ZipFile(second) as b:
         assert a.namelist() == b.namelist()
-        assert a.namelist() == ["project.json", "weights.npz", "history.npz", "runs.npz"]
+        assert a.namelist() == [
+            "project.json",
+            "weights.npz",
+            "history.npz",
+            "runs.npz",
+            "progress.npz",
+        ]
         for name in a.namelist():
             assert a.read(name) == b.read(name)
     net = loaded.build_network()

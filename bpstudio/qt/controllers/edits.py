@@ -126,6 +126,7 @@ class EditsController(QObject):
             return False
         project.runs = list(project.runs)
         change(project)
+        project.progress = project.progress_arrays = None  # a new trainer starts its epoch
         try:
             note = project.fit_output_to(project.build_dataset())
             project.build_network()

@@ -1,0 +1,67 @@
+"""A saved run goes on exactly as if it had never been interrupted: N steps, save, reopen,
+M steps equals N + M steps, bit for bit, for every lesson and every optimizer."""
+
+import numpy as np
+import pytest
+
+from bpstudio.lessons.catalog import LESSONS
+from bpstudio.project import load_project, save_project
+
+OPTIMIZERS = {
+    "as given": None,
+    "sgd nesterov": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True},
+    "rmsprop": {"name": "rmsprop", "learning_rate": 0.001, "momentum": 0.5, "centered": True},
+    "adam clipped": {"name": "adam", "learning_rate": 0.001, "global_clipnorm": 1.0},
+}
+N, M = 37, 45  # neither a multiple of an epoch: the position in the epoch matters
+
+
+def project_for(lesson, optimizer):
+    project = LESSONS[lesson]()
+    if optimizer is not None:
+        project.optimizer = dict(optimizer)
+    return project
+
+
+def weights(trainer):
+    return {k: v.copy() for k, v in trainer.net.get_weights().items()}
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=list(OPTIMIZERS))
+@pytest.mark.parametrize("lesson", sorted(LESSONS, key=lambda x: x.number), ids=lambda x: x.slug)
+def test_n_steps_save_reopen_m_steps_equals_n_plus_m(lesson, optimizer, tmp_path):
+    project = project_for(lesson, OPTIMIZERS[optimizer])
+    straight = project.make_trainer()
+    straight.fit(steps=N + M)
+    # A run that breaks down (lesson 3 as given) is interrupted half way to its breakdown.
+    n = N if straight.failure is None else straight.step_count // 2
+    first = project_for(lesson, OPTIMIZERS[optimizer])
+    trainer = first.make_trainer()
+    trainer.fit(steps=n)
+    first.capture(trainer)
+    path = save_project(first, tmp_path / "half.bpstudio")
+    resumed = load_project(path).make_trainer()
+    resumed.fit(steps=N + M - n)
+    assert resumed.step_count == straight.step_count
+    assert (resumed.failure or {}).get("step") == (straight.failure or {}).get("step")
+    assert (resumed.epoch, resumed.batch, resumed.position) == (
+        straight.epoch,
+        straight.batch,
+        straight.position,
+    )
+    for key, value in weights(straight).items():
+        np.testing.assert_array_equal(weights(resumed)[key], value, err_msg=key)
+    for a, b in zip(straight.net.dead_units(), resumed.net.dead_units()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_progress_that_does_not_fit_is_refused_with_a_clear_message(tmp_path):
+    from bpstudio.project import ProjectError
+
+    project = LESSONS[min(LESSONS, key=lambda x: x.number)]()
+    trainer = project.make_trainer()
+    trainer.fit(steps=5)
+    project.capture(trainer)
+    project.progress_arrays["order"] = project.progress_arrays["order"][:-1]
+    with pytest.raises(ProjectError, match="progress.npz: .*shuffled order"):
+        project.make_trainer()
