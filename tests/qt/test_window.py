@@ -499,3 +499,23 @@ def test_nesterov_is_a_control_and_switching_optimizer_keeps_the_settings(qtbot,
     assert (opt.name, opt.momentum, opt.global_clipnorm) == ("rmsprop", 0.5, 2.0)
     assert not panel.nesterov.isEnabled() and panel.clip.isChecked()
     window.document.modified = False
+
+
+def test_a_run_saved_and_reopened_in_the_window_goes_on_exactly(qtbot, make_window, tmp_path):
+    from bpstudio.lessons.catalog import dropout
+
+    window = make_window(dropout())
+    window.session.controls.step_batch(23)
+    qtbot.waitUntil(lambda: window.session.trainer.step_count == 23, timeout=10_000)
+    wait_idle(qtbot, window)
+    assert window.files.save_to(tmp_path / "half.bpstudio")
+    assert window.files.open_path(tmp_path / "half.bpstudio")
+    window.session.controls.step_batch(31)
+    qtbot.waitUntil(lambda: window.session.trainer.step_count == 54, timeout=10_000)
+    wait_idle(qtbot, window)
+    straight = dropout().make_trainer()
+    straight.fit(steps=54)
+    resumed = window.session.trainer.net.get_weights()
+    for key, value in straight.net.get_weights().items():
+        np.testing.assert_array_equal(resumed[key], value, err_msg=key)
+    window.document.modified = False
