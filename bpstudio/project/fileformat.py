@@ -330,6 +330,7 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         steps=state.get("steps", 0),
         epoch=state.get("epoch", 0),
         progress=state.get("progress"),
+        current_run=state.get("current_run"),
         progress_arrays=arrays.get("progress.npz"),
         lesson=doc.get("lesson"),
         classroom=doc.get("classroom"),
@@ -373,4 +374,6 @@ def _run_from(meta, history, label) -> RunRecord:
         else:
             run.epochs = series
     run.events = [(int(s), str(t)) for s, t in meta.get("events", [])]
-    return RunRecord(rid, run, meta.get("name", ""), meta.get("settings", {}))
+    return RunRecord(
+        rid, run, meta.get("name", ""), meta.get("settings", {}), data=meta.get("data")
+    )

@@ -39,6 +39,7 @@ class RunRecord:
     name: str = ""
     settings: dict = field(default_factory=dict)
     weights: dict | None = None  # where the run ended, by name as Sequential.get_weights()
+    data: dict | None = None  # the data it trained on (Project.data_identity()); None: unknown
 
     def metadata(self) -> dict:
         final = self.history.epochs.last() or {}
@@ -53,6 +54,7 @@ class RunRecord:
             "stride": self.history.steps.stride,
             "epoch_stride": self.history.epochs.stride,
             "events": [[int(s), str(t)] for s, t in self.history.events],
+            **({"data": self.data} if self.data is not None else {}),
         }
 
 
@@ -80,8 +82,18 @@ class Project:
     #: for the weights saved with it; any change that rebuilds the network drops it.
     progress: dict | None = None
     progress_arrays: dict | None = None
+    #: The id of the run the weights are in the middle of: training goes on with its history.
+    current_run: int | None = None
     lesson: dict | None = None
     classroom: dict | None = None
+
+    def data_identity(self) -> dict:
+        """What says which data a run trained on: the recipe, and the file for CSV data.
+        Runs are compared only with runs on the same data."""
+        identity = self.dataset.to_dict()
+        if self.table is not None:
+            identity["csv"] = self.table.source
+        return identity
 
     # ------------------------------------------------------------------ building
 
@@ -158,6 +170,11 @@ class Project:
                 trainer.resume(self.progress, self.progress_arrays or {})
             except TrainingError as exc:
                 raise ProjectError(f"progress.npz: {exc}") from None
+        elif self.weights is not None and self.steps:
+            trainer.probe_activity()  # no record of which units were active: look now
+        current = [r for r in self.runs if r.id == self.current_run]
+        if self.weights is not None and current:
+            trainer.continue_history(current[0].history)
         return trainer
 
     def capture(self, trainer, run_name=None):
@@ -170,11 +187,13 @@ class Project:
         self.layers = [layer.get_config() for layer in net.layers]
         self.optimizer = net.optimizer.get_config()
         self.batch_size = trainer.batch_size
+        self.current_run = None
         if len(trainer.history.steps):  # a run that has trained (not only carried weights)
             current = [r for r in self.runs if r.history is trainer.history]
             if current:
                 current[0].settings = trainer.hyperparameters()
                 current[0].weights = self.weights
+                current[0].data = self.data_identity()
             else:
                 run_id = max((r.id for r in self.runs), default=-1) + 1
                 current = [
@@ -184,11 +203,13 @@ class Project:
                         f"Run {run_id + 1}",
                         trainer.hyperparameters(),
                         self.weights,
+                        self.data_identity(),
                     )
                 ]
                 self.runs.append(current[0])
             if run_name:
                 current[0].name = f"Run {current[0].id + 1}: {run_name}"
+            self.current_run = current[0].id
 
     # ------------------------------------------------------------------ JSON
 
@@ -226,6 +247,7 @@ class Project:
                 "steps": self.steps,
                 "epoch": self.epoch,
                 **({"progress": self.progress} if self.progress is not None else {}),
+                **({"current_run": self.current_run} if self.current_run is not None else {}),
             },
             "runs": [r.metadata() for r in self.runs],
         }

@@ -182,6 +182,7 @@ class StudioWindow(QMainWindow):
         edits.data_refused.connect(self._show_recipe)
         document.opened.connect(self._on_opened)
         document.path_changed.connect(self._update_title)
+        document.path_changed.connect(self._show_description)
         document.classroom_changed.connect(self._update_title)
 
     # ------------------------------------------------------------------ projects
@@ -223,6 +224,22 @@ class StudioWindow(QMainWindow):
         self.panels["settings"].show_settings(
             trainer.hyperparameters(), trainer.net.optimizer.name, len(trainer.X)
         )
+        self._show_description()
+        self.failure_banner.hide()
+        self.diagnosis.reset()
+        self.panels["lesson"].show_project(project)
+        if project.lesson:
+            self.docks["lesson"].raise_()
+        self.panels["runs"].set_runs(
+            [r for r in project.runs if r.history is not trainer.history], project.data_identity()
+        )
+        self.network_panel.show_network(
+            project.layers, trainer.net, trainer.dataset, _output_note(trainer.dataset)
+        )
+        self._update_title()
+
+    def _show_description(self, *_):
+        project = self.document.project
         text = f"<b>{html.escape(project.name, quote=False)}</b>"
         if project.description and not project.lesson:  # a lesson's text is in its panel
             text += f" — {html.escape(project.description, quote=False)}"
@@ -230,16 +247,6 @@ class StudioWindow(QMainWindow):
         if question:
             text += f"<br><i>Predict, then run:</i> {html.escape(question, quote=False)}"
         self.description.setText(text)
-        self.failure_banner.hide()
-        self.diagnosis.reset()
-        self.panels["lesson"].show_project(project)
-        if project.lesson:
-            self.docks["lesson"].raise_()
-        self.panels["runs"].set_runs([r for r in project.runs if r.history is not trainer.history])
-        self.network_panel.show_network(
-            project.layers, trainer.net, trainer.dataset, _output_note(trainer.dataset)
-        )
-        self._update_title()
 
     def _show_recipe(self):
         project = self.document.project
@@ -280,7 +287,8 @@ class StudioWindow(QMainWindow):
         action.setIcon(self.style().standardIcon(icon))
 
     def _on_restarted(self):
-        self.panels["runs"].set_runs(list(self.document.project.runs))
+        project = self.document.project
+        self.panels["runs"].set_runs(list(project.runs), project.data_identity())
         self.failure_banner.hide()
         self.diagnosis.reset()
 

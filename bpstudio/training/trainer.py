@@ -184,6 +184,24 @@ class Trainer:
             record[...] = saved
         self._checkpoints = [self._checkpoint()]
 
+    def continue_history(self, history: RunHistory):
+        """Record into `history` (a saved run's, of this network) from now on, so that its
+        curves go on where they stopped. A history of other measurements is left alone."""
+        if history.steps.columns == self.history.steps.columns:
+            self.history = history
+            self._checkpoints = [self._checkpoint()]
+
+    def probe_activity(self):
+        """Weights without a record of which units were active (an older file): run the
+        training data through once and count every unit it activates as active now, so that
+        only units dead on every example are called dead."""
+        net = self.net
+        with np.errstate(**QUIET):
+            for start in range(0, len(self.X), 4096):
+                net.forward(self.X[start : start + 4096], training=False)
+                for layer, last_active in zip(net.relu_layers, net.meter.last_active):
+                    last_active[layer.A.max(axis=0) > 0] = net.steps - 1
+
     def reset(self):
         """Draw the initial weights again from the seed and start a new run."""
         self.net.initialize()

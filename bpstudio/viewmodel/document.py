@@ -9,6 +9,9 @@ from pathlib import Path
 
 from bpstudio.project import Project
 
+#: The name of a project nobody has named yet.
+UNTITLED = "Untitled"
+
 
 class Event:
     """A list of callbacks called with the event's arguments, in the order they connected."""
@@ -68,8 +71,11 @@ class Document:
             self.modified_changed.emit(value)
 
     def saved_to(self, path):
-        """The project was written to `path`: it has no unsaved changes now."""
+        """The project was written to `path`: it has no unsaved changes now. A project never
+        named takes the file's name, so that the window and the file say the same."""
         self.path = Path(path)
+        if self.project.name == UNTITLED:
+            self.project.name = self.path.stem
         self.modified = False
         self.path_changed.emit(self.path)
 

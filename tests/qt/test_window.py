@@ -519,3 +519,70 @@ def test_a_run_saved_and_reopened_in_the_window_goes_on_exactly(qtbot, make_wind
     for key, value in straight.net.get_weights().items():
         np.testing.assert_array_equal(resumed[key], value, err_msg=key)
     window.document.modified = False
+
+
+def test_a_trained_project_reopens_as_it_was_shown(qtbot, make_window, tmp_path):
+    from bpstudio.lessons.catalog import dead_relu
+
+    window = make_window(dead_relu())
+    for _ in range(3):
+        window.actions["epoch"].trigger()
+        wait_idle(qtbot, window)
+
+    def shown():
+        s = window.last_snapshot
+        return {
+            "loss": [np.asarray(a) for a in window.panels["loss"].train_curve.getData()],
+            "test": [np.asarray(a) for a in window.panels["loss"].test_curve.getData()],
+            "gradients": [np.asarray(c.getData()[1]) for c in window.panels["gradients"].curves],
+            "dead": [np.asarray(d) for d in s.dead],
+            "past runs": len(window.panels["runs"].runs),
+            "header": window.description.text().split("</b>")[0],
+        }
+
+    before = shown()
+    assert before["past runs"] == 0 and before["dead"] and any(d.any() for d in before["dead"])
+    path = tmp_path / "trained.bpstudio"
+    assert window.files.save_to(path)
+    assert window.files.open_path(path)
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+    wait_idle(qtbot, window)
+    after = shown()
+    for key in ("loss", "test", "gradients", "dead"):
+        assert len(after[key]) == len(before[key]) and len(after[key][0]), key
+        for a, b in zip(after[key], before[key]):
+            np.testing.assert_array_equal(a, b, err_msg=key)
+    assert after["past runs"] == 0  # the run goes on; it is not listed twice
+    assert "trained.bpstudio" in window.windowTitle()
+    assert after["header"] == before["header"]
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    assert len(window.training.capture().runs) == 1
+    window.document.modified = False
+
+
+def test_a_new_project_saved_takes_the_files_name_everywhere(make_window, tmp_path):
+    window = make_window()
+    assert window.files.new_project()
+    assert "Untitled" in window.description.text() and "Untitled" in window.windowTitle()
+    assert window.files.save_to(tmp_path / "my rings.bpstudio")
+    assert "my rings" in window.description.text() and "Untitled" not in window.description.text()
+    assert window.windowTitle().startswith("my rings.bpstudio")
+
+
+def test_runs_on_other_data_are_listed_apart_and_not_overlaid(qtbot, make_window):
+    window = make_window()
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    window.edits.change_recipe(DatasetRecipe("xor"))
+    wait_idle(qtbot, window)
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    window.training.reset()  # the xor run joins the past runs
+    wait_idle(qtbot, window)
+    runs = window.panels["runs"]
+    assert [r.data["name"] for r in runs.runs] == ["xor"]
+    assert [r.data["name"] for r in runs.apart] == ["circle"]
+    texts = [runs.list.item(i).text() for i in range(runs.list.count())]
+    assert texts[-1].endswith("(other data)") and texts[-1] not in runs.checked()
+    window.document.modified = False

@@ -14,7 +14,7 @@ from bpstudio.lessons import lessons
 from bpstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
-from bpstudio.viewmodel.document import Document
+from bpstudio.viewmodel.document import UNTITLED, Document
 
 MAX_RECENT = 8
 FILE_FILTER = f"Backprop Studio projects (*{SUFFIX});;All files (*)"
@@ -73,7 +73,7 @@ class FilesController(QObject):
         if not self.maybe_save():
             return False
         project = first_lesson()
-        project.name, project.description, project.lesson = "Untitled", "", None
+        project.name, project.description, project.lesson = UNTITLED, "", None
         return self.open_project(project)
 
     # ------------------------------------------------------------------ saving

@@ -75,7 +75,8 @@ class RunsPanel(Panel):
         self.plot = theme.style_plot(self.graphics.addPlot(), "Runs", x="step")
         self.legend = theme.legend(self.plot)
         self.curves: list[pg.PlotDataItem] = []
-        self.runs: list = []  # RunRecord of earlier runs
+        self.runs: list = []  # RunRecord of earlier runs on the same data
+        self.apart: list = []  # ... and on other data: listed, never overlaid
         top = QHBoxLayout()
         top.addWidget(self.choice, 1)
         body = QHBoxLayout()
@@ -90,15 +91,26 @@ class RunsPanel(Panel):
     def plot_items(self):
         return [self.plot]
 
-    def set_runs(self, runs):
-        """The project's earlier runs (RunRecord), shown besides the live one."""
-        self.runs = list(runs)
+    def set_runs(self, runs, data: dict | None = None):
+        """The project's earlier runs (RunRecord), shown besides the live one. Runs trained on
+        other data than `data` (the live run's) are listed apart and not overlaid: their
+        curves measure something else."""
+        runs = list(runs)
+        self.runs = [r for r in runs if data is None or r.data in (None, data)]
+        self.apart = [r for r in runs if r not in self.runs]
         self.list.blockSignals(True)
         self.list.clear()
-        for name in [LIVE, *(r.name or f"Run {r.id + 1}" for r in self.runs)]:
+        for name in [LIVE, *(_name(r) for r in self.runs)]:
             item = QListWidgetItem(name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
+            self.list.addItem(item)
+        for r in self.apart:
+            item = QListWidgetItem(f"{_name(r)} (other data)")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)  # shown, greyed, never drawn
+            item.setToolTip(
+                f"Trained on {r.data.get('name', 'other')} data: not comparable with this run"
+            )
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._redraw()
@@ -134,7 +146,7 @@ class RunsPanel(Panel):
         for r in self.runs:
             h = r.history
             yield (
-                r.name or f"Run {r.id + 1}",
+                _name(r),
                 (
                     h.steps.columns,
                     h.steps.steps,
@@ -176,3 +188,7 @@ class RunsPanel(Panel):
         for curve in self.curves[drawn:]:
             curve.setData([], [])
             curve.hide()
+
+
+def _name(run) -> str:
+    return run.name or f"Run {run.id + 1}"
