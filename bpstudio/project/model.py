@@ -182,7 +182,7 @@ class Project:
         is called `run_name` if given."""
         net = trainer.net
         self.weights = net.get_weights()
-        self.steps, self.epoch = net.steps, trainer.epoch
+        self.steps, self.epoch, self.seed = net.steps, trainer.epoch, net.seed
         self.progress, self.progress_arrays = trainer.progress()
         self.layers = [layer.get_config() for layer in net.layers]
         self.optimizer = net.optimizer.get_config()

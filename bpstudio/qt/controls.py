@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -188,6 +188,8 @@ class SettingsPanel(QWidget):
     changed = Signal(dict)
     optimizer_changed = Signal(str)
     rejected = Signal(str)
+    #: Start again from the weights this seed draws (None: a new random one).
+    seed_requested = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -250,6 +252,14 @@ class SettingsPanel(QWidget):
         self.clip_value = QDoubleSpinBox()
         self.clip_value.setRange(0.01, 1000.0)
         self.clip_value.setValue(1.0)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip(
+            "The number the initial weights, the dropout masks and the shuffling are drawn "
+            "from. Type another and press Enter to start again from other weights."
+        )
+        self.new_seed = QPushButton("New")
+        self.new_seed.setToolTip("Start again from new random weights (a new seed)")
         form = QFormLayout(self)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
@@ -265,6 +275,12 @@ class SettingsPanel(QWidget):
         clip_row.addWidget(self.clip)
         clip_row.addWidget(self.clip_value)
         form.addRow(clip_row)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.new_seed)
+        form.addRow("Weight seed", seed_row)
+        self.seed.editingFinished.connect(self._on_seed_edited)
+        self.new_seed.clicked.connect(lambda: self.seed_requested.emit(None))
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_chosen)
         self.learning_rate.lineEdit().editingFinished.connect(self._on_learning_rate_edited)
         self.learning_rate.activated.connect(self._on_learning_rate_edited)
@@ -305,6 +321,16 @@ class SettingsPanel(QWidget):
         if settings["global_clipnorm"] is not None:
             self.clip_value.setValue(settings["global_clipnorm"])
         self._updating = False
+
+    def show_seed(self, seed: int):
+        with QSignalBlocker(self.seed):
+            self.seed.setValue(seed)
+        self._seed = seed
+
+    def _on_seed_edited(self):
+        if self.seed.value() != getattr(self, "_seed", None):
+            self._seed = self.seed.value()
+            self.seed_requested.emit(self._seed)
 
     def _emit(self, **changes):
         if self._updating:

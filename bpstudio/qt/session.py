@@ -101,8 +101,8 @@ class TrainingSession(QObject):
     def step_epoch(self):
         self.controls.step_epoch()
 
-    def reset(self):
-        self.controls.reset()
+    def reset(self, seed: int | None = None):
+        self.controls.reset(seed)
 
     def rollback(self):
         self.controls.rollback()

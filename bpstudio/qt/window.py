@@ -178,6 +178,7 @@ class StudioWindow(QMainWindow):
         panels["settings"].changed.connect(training.change_settings)
         panels["settings"].optimizer_changed.connect(edits.change_optimizer)
         panels["settings"].rejected.connect(self.feedback.status)
+        panels["settings"].seed_requested.connect(self._on_seed_requested)
         edits.fix_started.connect(self._on_fix_started)
         edits.data_refused.connect(self._show_recipe)
         document.opened.connect(self._on_opened)
@@ -224,6 +225,7 @@ class StudioWindow(QMainWindow):
         self.panels["settings"].show_settings(
             trainer.hyperparameters(), trainer.net.optimizer.name, len(trainer.X)
         )
+        self.panels["settings"].show_seed(trainer.net.seed)
         self._show_description()
         self.failure_banner.hide()
         self.diagnosis.reset()
@@ -286,8 +288,15 @@ class StudioWindow(QMainWindow):
         )
         action.setIcon(self.style().standardIcon(icon))
 
+    def _on_seed_requested(self, seed):
+        if seed is None:
+            self.training.reset_new_weights()
+        else:
+            self.training.reset(seed)
+
     def _on_restarted(self):
         project = self.document.project
+        self.panels["settings"].show_seed(project.seed)
         self.panels["runs"].set_runs(list(project.runs), project.data_identity())
         self.failure_banner.hide()
         self.diagnosis.reset()

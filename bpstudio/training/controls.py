@@ -42,6 +42,7 @@ class Commands:
     batches: int = 0
     epochs: int = 0
     reset: bool = False
+    reset_seed: int | None = None  # with reset: draw the new weights from this seed
     rollback: bool = False
     changes: dict = field(default_factory=dict)
     weights: list = field(default_factory=list)  # (layer, row, column, value) to set
@@ -82,8 +83,9 @@ class TrainerControls:
     def stop(self):
         self._set(stop=True, playing=False)
 
-    def reset(self):
-        self._set(reset=True, playing=False)
+    def reset(self, seed: int | None = None):
+        """Start a new run: from the same initial weights, or from those `seed` draws."""
+        self._set(reset=True, reset_seed=seed, playing=False)
 
     def rollback(self):
         self._set(rollback=True, playing=False)
@@ -147,12 +149,21 @@ class TrainerControls:
         with self._cond:
             c = self._c
             taken = Commands(
-                c.stop, c.playing, c.batches, c.epochs, c.reset, c.rollback, c.changes, c.weights
+                c.stop,
+                c.playing,
+                c.batches,
+                c.epochs,
+                c.reset,
+                c.reset_seed,
+                c.rollback,
+                c.changes,
+                c.weights,
             )
             if self._pending():
                 self._at_rest = False
             c.batches = c.epochs = 0
             c.reset = c.rollback = False
+            c.reset_seed = None
             c.changes, c.weights = {}, []
             return taken
 

@@ -202,9 +202,10 @@ class Trainer:
                 for layer, last_active in zip(net.relu_layers, net.meter.last_active):
                     last_active[layer.A.max(axis=0) > 0] = net.steps - 1
 
-    def reset(self):
-        """Draw the initial weights again from the seed and start a new run."""
-        self.net.initialize()
+    def reset(self, seed: int | None = None):
+        """Start a new run from the initial weights the seed draws: the same ones again (a
+        fair comparison after changing a setting), or those of a new `seed`."""
+        self.net.initialize(seed)
         self._new_run()
 
     @property
@@ -454,7 +455,7 @@ class Trainer:
                 return
             changed = c.reset or c.rollback or bool(c.changes) or bool(c.weights)
             if c.reset:
-                self.reset()
+                self.reset(c.reset_seed)
                 batches, epoch_target = 0, None
             if c.rollback and self.failure is not None:
                 self.rollback()

@@ -586,3 +586,32 @@ def test_runs_on_other_data_are_listed_apart_and_not_overlaid(qtbot, make_window
     texts = [runs.list.item(i).text() for i in range(runs.list.count())]
     assert texts[-1].endswith("(other data)") and texts[-1] not in runs.checked()
     window.document.modified = False
+
+
+def test_reset_from_the_same_or_new_weights_and_the_seed_is_editable(qtbot, make_window):
+    from bpstudio.lessons.catalog import first_network
+
+    window = make_window()
+    net = window.session.trainer.net
+    first = net.get_weights()
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    window.actions["reset"].trigger()  # the same starting weights: a fair comparison
+    wait_idle(qtbot, window)
+    for key, value in first.items():
+        np.testing.assert_array_equal(net.get_weights()[key], value)
+    window.actions["reset_new"].trigger()  # new random weights, as Playground's reset
+    wait_idle(qtbot, window)
+    seed = window.panels["settings"].seed.value()
+    assert seed == net.seed == window.project.seed
+    assert not np.array_equal(net.get_weights()["dense/kernel"], first["dense/kernel"])
+    settings = window.panels["settings"]
+    settings.seed.setValue(1234)  # typed by the user
+    settings.seed.editingFinished.emit()
+    wait_idle(qtbot, window)
+    expected = first_network()
+    expected.seed = 1234
+    for key, value in expected.build_network().get_weights().items():
+        np.testing.assert_array_equal(net.get_weights()[key], value, err_msg=key)
+    assert window.training.capture().seed == 1234 and len(window.project.runs) >= 1
+    window.document.modified = False

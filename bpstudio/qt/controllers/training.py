@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from bpstudio.project import Project, ProjectError
@@ -111,16 +112,24 @@ class TrainingController(QObject):
         self.session.step_epoch()
         self.document.modified = True
 
-    def reset(self):
-        """Start again from the same initial weights with the current settings; the run so
-        far is kept for Compare runs (change one setting, Reset: a fair comparison)."""
+    def reset(self, seed: int | None = None):
+        """Start again with the current settings, from the same initial weights (change one
+        setting, Reset: a fair comparison) or from those a new `seed` draws; the run so far
+        is kept for Compare runs."""
         try:
             self.capture()
         except TimeoutError as exc:
             self.feedback.error("Training was not reset", str(exc))
             return
-        self.session.reset()
+        self.session.reset(seed)
+        if seed is not None:
+            self.document.project.seed = seed
+            self.document.modified = True
         self.restarted.emit()
+
+    def reset_new_weights(self):
+        """Reset from new random initial weights (as TensorFlow Playground's reset does)."""
+        self.reset(int(np.random.default_rng().integers(0, 2**31)))
 
     def rollback(self, lower_rate=False):
         """Back to the last weights saved before training broke down; with `lower_rate`, go on
