@@ -205,8 +205,9 @@ def dead_relu() -> Project:
         lesson={
             "number": 4,
             "compare": "dead",
+            "pause_at_epoch": 20,  # the question asks about this moment
             "question": "Before you press play: of the 24 hidden units, how many will still "
-            "be alive after 20 epochs: all, half, or a handful?",
+            "be alive after 20 epochs: all, half, or a handful? (Training pauses there.)",
             "answer": "A handful: about three in four die within the first epoch.",
             "fixes": [
                 {

@@ -60,6 +60,8 @@ class TrainerControls:
         self._c = Commands()
         self._delay = 0.0
         self._at_rest = True  # the worker waits with nothing to do; it leaves the trainer be
+        #: Pause (once) when training reaches this epoch: a lesson's question is about it.
+        self.pause_at_epoch: int | None = None
         #: Counts the requests; the worker takes them only when this has moved (a lock and a
         #: new Commands on every step cost 3 % of the training speed, measured).
         self.version = 0
@@ -79,6 +81,12 @@ class TrainerControls:
 
     def pause(self):
         self._set(playing=False)
+
+    def pause_at(self, epoch: int | None):
+        """Pause once when training reaches `epoch` (None: never)."""
+        with self._cond:
+            self.pause_at_epoch = epoch
+            self._notify()
 
     def stop(self):
         self._set(stop=True, playing=False)

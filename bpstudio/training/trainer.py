@@ -483,6 +483,13 @@ class Trainer:
                 if self.failure is not None:
                     controls.pause()
                     batches, epoch_target = 0, None
+                elif controls.pause_at_epoch is not None and self.epoch >= controls.pause_at_epoch:
+                    controls.pause_at(None)  # once: Play goes on from here
+                    controls.pause()
+                    self.history.events.append(
+                        (self.net.steps, f"paused at epoch {self.epoch}, as the lesson asks")
+                    )
+                    batches, epoch_target = 0, None
                 elif c.playing and controls.delay:
                     controls.wait(controls.delay)
                 elif time.monotonic() - last_yield >= YIELD_EVERY:

@@ -214,3 +214,19 @@ def test_the_banner_renews_moving_numbers_at_most_once_a_second(qtbot, monkeypat
     now[0] += 1.0
     banner.show_findings([vanishing(0.005)], final=False)  # a second later: renewed
     assert "ratio 0.005" in banner.text.text()
+
+
+def test_lesson_4_stops_where_its_question_is_and_play_goes_on(qtbot, make_window):
+    window = make_window()
+    window.open_lesson(4)
+    window.actions["play"].trigger()
+    qtbot.waitUntil(lambda: not window.session.playing, timeout=30_000)
+    wait_idle(qtbot, window)
+    assert window.session.trainer.epoch == 20
+    assert "Stopped at epoch 20" in window.statusBar().currentMessage()
+    assert window.actions["play"].text() == "Play"
+    window.actions["play"].trigger()  # goes on; it stops there only once
+    qtbot.waitUntil(lambda: window.session.trainer.epoch > 21, timeout=30_000)
+    assert window.session.playing
+    window.training.pause()
+    window.document.modified = False

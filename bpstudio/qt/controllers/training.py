@@ -53,6 +53,9 @@ class TrainingController(QObject):
         self.session.snapshot_ready.connect(self.hub.offer)
         self.session.crashed.connect(self._on_worker_crashed)
         self.session.set_delay(self.delay)
+        pause_at = (project.lesson or {}).get("pause_at_epoch")
+        if isinstance(pause_at, int) and trainer.epoch < pause_at:
+            self.session.controls.pause_at(pause_at)
         self.session.start()
         self._show_playing(False)
         return True
@@ -162,6 +165,12 @@ class TrainingController(QObject):
         self.last_snapshot = snapshot
         if self.session is not None:
             self._show_playing(self.session.playing)
+        if snapshot.final and snapshot.events and "as the lesson asks" in snapshot.events[-1][1]:
+            self.feedback.status(
+                f"Stopped at epoch {snapshot.epoch}, where the lesson's question is: "
+                f"check your answer, then press Play to go on",
+                15000,
+            )
 
     def _on_snapshot_drawn(self):
         if self.session is not None:
