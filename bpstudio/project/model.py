@@ -164,7 +164,7 @@ class Project:
             trainer = Trainer(net, dataset, self.batch_size, callbacks, history_capacity)
         except TrainingError as exc:
             raise ProjectError(f"training: {exc}") from None
-        trainer.epoch = self.epoch
+        trainer.epoch = self.epoch if self.weights is not None else 0  # new weights: epoch 0
         if self.weights is not None and self.progress is not None:
             try:
                 trainer.resume(self.progress, self.progress_arrays or {})

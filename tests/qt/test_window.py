@@ -615,3 +615,45 @@ def test_reset_from_the_same_or_new_weights_and_the_seed_is_editable(qtbot, make
         np.testing.assert_array_equal(net.get_weights()[key], value, err_msg=key)
     assert window.training.capture().seed == 1234 and len(window.project.runs) >= 1
     window.document.modified = False
+
+
+def test_csv_import_asks_before_replacing_a_trained_network_and_can_be_undone(
+    qtbot, make_window, monkeypatch
+):
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from bpstudio.data.csvdata import read_csv
+
+    csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
+    table = read_csv(csv, target="result")
+    window = make_window()
+    for _ in range(3):
+        window.actions["epoch"].trigger()
+        wait_idle(qtbot, window)
+    trained = window.session.trainer.net.get_weights()
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Ok]
+    asked = []
+
+    def answer(parent, title, text, *args):
+        asked.append(title)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    assert not window.edits.use_table(table, csv.name)  # cancelled: nothing changes
+    assert window.project.dataset.name == "circle" and window.session.trainer.epoch == 3
+    assert window.edits.use_table(table, csv.name)
+    assert asked == ["Replace the trained network?"] * 2
+    assert window.project.dataset.name == "csv"
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+    assert window.session.trainer.epoch == 0 and window.last_snapshot.epoch == 0  # counters
+    window.actions["undo"].trigger()  # the circle data and the trained network come back
+    wait_idle(qtbot, window)
+    assert window.project.dataset.name == "circle" and window.session.trainer.epoch == 3
+    for key, value in trained.items():
+        np.testing.assert_array_equal(window.session.trainer.net.get_weights()[key], value)
+    window.actions["redo"].trigger()
+    wait_idle(qtbot, window)
+    assert window.project.dataset.name == "csv"
+    window.document.modified = False

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QMessageBox
 
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.lessons import apply_fix
@@ -125,8 +127,11 @@ class EditsController(QObject):
             self.feedback.error("The change was not made", str(exc))
             return False
         project.runs = list(project.runs)
-        change(project)
         project.progress = project.progress_arrays = None  # a new trainer starts its epoch
+        change(project)
+        if project.weights is None:  # a new start: the counters too
+            project.steps = project.epoch = 0
+            project.current_run = None
         try:
             note = project.fit_output_to(project.build_dataset())
             project.build_network()
@@ -151,8 +156,11 @@ class EditsController(QObject):
         if dialog.exec() == CsvImportDialog.DialogCode.Accepted:
             self.use_table(dialog.table, Path(path).name)
 
-    def use_table(self, table, name) -> bool:
-        """Train on imported data from now on; the output layer follows its task."""
+    def use_table(self, table, name, ask=True) -> bool:
+        """Train on imported data from now on; the output layer follows its task. A trained
+        network starts again, so the user is asked first; Undo brings it back."""
+        if ask and self.training.trainer.step_count and not self._confirm_new_data(name):
+            return False
 
         def change(project):
             project.table = table
@@ -160,16 +168,40 @@ class EditsController(QObject):
             project.dataset = DatasetRecipe("csv", train_ratio=recipe.train_ratio, seed=recipe.seed)
             project.weights = None  # new data, new start
 
-        return self.restructure(change, f"Imported {name}")
+        return self._push_data_change(change, f"Import {name}")
 
-    def change_recipe(self, recipe):
+    def change_recipe(self, recipe) -> bool:
+        """New data (undoable); the network starts again."""
+
         def change(project):
             project.dataset = recipe
             if recipe.name != "csv":
                 project.table = None
             project.weights = None  # new data, new start
 
-        self.restructure(change, "New data; the network starts again")
+        return self._push_data_change(change, "New data; the network starts again")
+
+    def _confirm_new_data(self, name) -> bool:
+        answer = self.feedback.question(
+            "Replace the trained network?",
+            f"Training on {name} starts the network again from new weights. The run so far "
+            f"is kept in Compare runs, and Edit > Undo brings the network back.",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Ok,
+        )
+        return answer == QMessageBox.StandardButton.Ok
+
+    def _push_data_change(self, change, text) -> bool:
+        """Make `change` as an undoable command; undo restores the data and the trained
+        network as they were."""
+        try:
+            before = DataState.of(self.training.capture())
+        except TimeoutError as exc:
+            self.feedback.error("The change was not made", str(exc))
+            return False
+        made = []
+        self.undo_stack.push(DataCommand(self, before, change, text, made))  # runs redo()
+        return made == [True]
 
     def change_optimizer(self, name):
         def change(project):
@@ -187,6 +219,56 @@ class EditsController(QObject):
         if self.restructure(lambda project: apply_fix(project, index), f"Second run: {name}"):
             document.run_name = name
             self.fix_started.emit(document.project.lesson.get("compare", "test_loss"))
+
+
+@dataclass(frozen=True)
+class DataState:
+    """What a change of data replaces: the data, the network fitted to it and its weights."""
+
+    dataset: DatasetRecipe
+    table: object
+    layers: list
+    loss: str
+    weights: dict | None
+    steps: int
+    epoch: int
+    current_run: int | None
+
+    @classmethod
+    def of(cls, project) -> DataState:
+        weights = None if project.weights is None else dict(project.weights)
+        return cls(
+            project.dataset,
+            project.table,
+            copy.deepcopy(project.layers),
+            project.loss,
+            weights,
+            project.steps,
+            project.epoch,
+            project.current_run,
+        )
+
+    def restore(self, project):
+        for name in self.__dataclass_fields__:
+            setattr(project, name, copy.deepcopy(getattr(self, name)))
+
+
+class DataCommand(QUndoCommand):
+    """New data for the network, undoable: undo brings back the data and the trained
+    network as they were (the runs made meanwhile are kept)."""
+
+    def __init__(self, edits: EditsController, before: DataState, change, text, made: list):
+        super().__init__(text)
+        self.edits, self.before, self.change, self.made = edits, before, change, made
+
+    def redo(self):
+        done = self.edits.restructure(self.change, self.text(), keep_undo=True)
+        self.made.append(done)
+        if not done:
+            self.setObsolete(True)  # it could not be made: the stack drops it
+
+    def undo(self):
+        self.edits.restructure(self.before.restore, f"Undo: {self.text()}", keep_undo=True)
 
 
 class StructureCommand(QUndoCommand):
