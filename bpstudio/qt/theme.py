@@ -141,7 +141,10 @@ class StickyRange:
     def update(self, values):
         values = np.asarray(values, float)
         values = values[np.isfinite(values)]
-        if not values.size:
+        if not values.size:  # nothing yet (a new project or run): no axes of the old one
+            if self.range is not None:
+                self.range = None
+                (self.plot.setXRange if self.axis == "x" else self.plot.setYRange)(0, 1)
             return
         lo, hi = float(values.min()), float(values.max())
         if self.from_zero:

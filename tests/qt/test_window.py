@@ -657,3 +657,23 @@ def test_csv_import_asks_before_replacing_a_trained_network_and_can_be_undone(
     wait_idle(qtbot, window)
     assert window.project.dataset.name == "csv"
     window.document.modified = False
+
+
+def test_file_new_clears_the_plots(qtbot, make_window):
+    window = make_window()
+    for _ in range(5):
+        window.actions["epoch"].trigger()
+        wait_idle(qtbot, window)
+    loss = window.panels["loss"]
+    assert loss.x_range.range[1] >= 150
+    assert window.files.new_project()
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+    wait_idle(qtbot, window)
+    assert loss.loss_plot.viewRange()[0][1] <= 1.5
+    gradients = window.panels["gradients"]
+    assert gradients.curves_plot.viewRange()[0][1] <= 1.5
+    runs = window.panels["runs"]
+    assert runs.runs == [] and runs.plot.viewRange()[0][1] <= 1.5
+    for curve in (loss.train_curve, *gradients.curves):
+        x = curve.getData()[0]
+        assert x is None or len(x) == 0
