@@ -117,11 +117,15 @@ MENUS = ("File", "Edit", "Training", "Lessons", "View", "Help")
 
 
 def make_actions(
-    parent: QWidget, resolve: Callable[[str], Callable], canvas: QWidget
+    parent: QWidget,
+    resolve: Callable[[str], Callable],
+    canvas: QWidget,
+    allows: Callable[[str | None], bool] = lambda lock: True,
 ) -> dict[str, QAction]:
-    """A QAction for every entry of ACTIONS, by id, connected to `resolve(slot)`. Actions
-    marked `canvas` are added to `canvas` and work only while it has the focus, so that "+"
-    and "-" still type into the number fields elsewhere."""
+    """A QAction for every entry of ACTIONS, by id, connected to `resolve(slot)`, run only if
+    `allows(lock)` (classroom mode says why when not). Actions marked `canvas` are added to
+    `canvas` and work only while it has the focus, so that "+" and "-" still type into the
+    number fields elsewhere."""
     made = {}
     for spec in ACTIONS:
         if spec.submenu:
@@ -138,10 +142,10 @@ def make_actions(
         action.setStatusTip(spec.tip)
         if spec.slot:
             slot = resolve(spec.slot)
-            if spec.arg is None:
-                action.triggered.connect(lambda _=False, f=slot: f())
-            else:
-                action.triggered.connect(lambda _=False, f=slot, a=spec.arg: f(a))
+            args = () if spec.arg is None else (spec.arg,)
+            action.triggered.connect(
+                lambda _=False, f=slot, a=args, lock=spec.lock: allows(lock) and f(*a)
+            )
         if spec.canvas:
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             canvas.addAction(action)

@@ -11,10 +11,12 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QVBoxLayout,
 )
 
 from bpstudio.data.csvdata import CsvError, column_names, read_csv
+from bpstudio.project.classroom import password_entry
 from bpstudio.qt import theme
 
 
@@ -103,6 +105,17 @@ class ClassroomDialog(QDialog):
         layout.addWidget(intro)
         self.hidden = self._boxes(layout, "Hide these panels", panels, classroom.get("hidden", []))
         self.locked = self._boxes(layout, "Lock these controls", locks, classroom.get("locked", []))
+        self.password_entry = classroom.get("password")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText(
+            "kept as it is" if self.password_entry else "none: anyone can leave classroom mode"
+        )
+        self.password.setToolTip(
+            "Leaving classroom mode will ask for it. Only a salted hash is saved in the project."
+        )
+        layout.addWidget(QLabel("<b>Password to leave classroom mode</b> (optional)"))
+        layout.addWidget(self.password)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -125,4 +138,11 @@ class ClassroomDialog(QDialog):
         """The choice as the project stores it; None when nothing is hidden or locked."""
         hidden = [k for k, box in self.hidden.items() if box.isChecked()]
         locked = [k for k, box in self.locked.items() if box.isChecked()]
-        return {"hidden": hidden, "locked": locked} if hidden or locked else None
+        if not (hidden or locked):
+            return None
+        chosen = {"hidden": hidden, "locked": locked}
+        if self.password.text():
+            chosen["password"] = password_entry(self.password.text())
+        elif self.password_entry:
+            chosen["password"] = self.password_entry
+        return chosen

@@ -4,7 +4,14 @@ all parented to one widget. Controllers are handed a Feedback, never the window.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QStatusBar, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QStatusBar,
+    QWidget,
+)
 
 
 class Feedback:
@@ -38,6 +45,11 @@ class Feedback:
         """A number typed by the user; None if cancelled."""
         value, ok = QInputDialog.getDouble(self.parent, title, label, value, low, high, decimals)
         return value if ok else None
+
+    def password(self, title: str, label: str) -> str | None:
+        """A password typed by the user (not shown); None if cancelled."""
+        text, ok = QInputDialog.getText(self.parent, title, label, QLineEdit.EchoMode.Password)
+        return text if ok else None
 
     def width(self, current: int) -> int | None:
         """The width in pixels a PNG should have (for tutorials and slides); None: cancelled."""

@@ -101,7 +101,12 @@ class StudioWindow(QMainWindow):
             "builder": self.network_panel,
             "classroom": None,  # made below, once the actions it locks exist
         }
-        self.actions = make_actions(self, resolver(objects), self.network_panel.canvas)
+        self.actions = make_actions(
+            self,
+            resolver(objects),
+            self.network_panel.canvas,
+            lambda lock: self.classroom.allows(lock),
+        )
         self.menus = make_menus(self.menuBar(), self.actions)
         self.classroom = objects["classroom"] = ClassroomController(
             self.document, self.panels, self.docks, self.actions, self.feedback, self
@@ -342,6 +347,7 @@ class StudioWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.classroom.show_hidden_docks()  # the user's own layout, not the class's
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         if self.inspector is not None:

@@ -87,7 +87,9 @@ def test_every_lesson_opens_from_the_menu(make_window, number):
     assert window.panels["lesson"].title.text().startswith(f"Lesson {number}:")
 
 
-def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_window, tmp_path):
+def test_classroom_mode_hides_and_locks_and_travels_in_the_file(
+    qtbot, make_window, tmp_path, monkeypatch
+):
     from bpstudio.project import load_project, save_project
 
     window = make_window()
@@ -104,8 +106,14 @@ def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_wind
     assert not window.docks["histograms"].toggleViewAction().isEnabled()
     assert not window.network_panel.isVisible()
     assert not window.panels["settings"].isEnabled() and window.panels["dataset"].isEnabled()
-    assert not window.actions["open"].isEnabled() and not window.actions["lesson_1"].isEnabled()
-    assert window.actions["reset"].isEnabled()
+    opened = []
+    monkeypatch.setattr(window.files, "open_path", lambda path: opened.append(path))
+    window.actions["lesson_1"].trigger()  # locked: it says why and does nothing
+    assert opened == [] and "locked by your teacher" in window.statusBar().currentMessage()
+    assert not window.actions["recent"].isEnabled()
+    steps = window.session.trainer.step_count
+    window.actions["reset"].trigger()  # not locked
+    assert window.classroom.allows("reset") and window.session.trainer.step_count == steps
     assert "classroom mode" in window.windowTitle()
     # Saved with the project, and applied when the class opens it.
     path = save_project(window.training.capture(), tmp_path / "class.bpstudio")
@@ -116,7 +124,7 @@ def test_classroom_mode_hides_and_locks_and_travels_in_the_file(qtbot, make_wind
     # Turning it off brings everything back.
     window.classroom.set(None)
     assert window.docks["histograms"].isVisible() and window.panels["settings"].isEnabled()
-    assert window.network_panel.isVisible() and window.actions["open"].isEnabled()
+    assert window.network_panel.isVisible() and window.actions["recent"].isEnabled()
 
 
 def test_a_classroom_entry_the_app_does_not_know_is_refused(tmp_path):
@@ -230,3 +238,34 @@ def test_lesson_4_stops_where_its_question_is_and_play_goes_on(qtbot, make_windo
     assert window.session.playing
     window.training.pause()
     window.document.modified = False
+
+
+def test_leaving_classroom_mode_asks_for_the_teachers_password(make_window, monkeypatch):
+    from bpstudio.project.classroom import password_entry, password_matches
+
+    window = make_window()
+    entry = password_entry("owl")
+    assert "owl" not in str(entry) and password_matches(entry, "owl")
+    assert not password_matches(entry, "own")
+    window.classroom.set({"hidden": ["runs"], "locked": ["open"], "password": entry})
+    typed = ["cat"]
+    monkeypatch.setattr(window.feedback, "password", lambda *a: typed.pop(0) if typed else None)
+    dialogs = []
+    monkeypatch.setattr(window.classroom, "make_dialog", lambda: dialogs.append(1))
+    window.actions["classroom"].trigger()  # a student trying: refused, nothing opens
+    assert dialogs == [] and "Wrong password" in window.statusBar().currentMessage()
+    assert window.classroom.may_leave() is False  # cancelled (nothing typed): refused too
+    typed.append("owl")
+    assert window.classroom.may_leave()
+    window.document.modified = False
+
+
+def test_classroom_mode_leaves_the_users_own_layout_alone(make_window, settings):
+    window = make_window()
+    window.classroom.set({"hidden": ["runs", "histograms"], "locked": []})
+    assert not window.docks["runs"].isVisible()
+    window.document.modified = False
+    window.close()
+    later = make_window()  # an ordinary session on the same settings
+    assert later.docks["runs"].isVisible() or later.docks["histograms"].isVisible()
+    assert not later.docks["histograms"].isHidden() and not later.docks["runs"].isHidden()
