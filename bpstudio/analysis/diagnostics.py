@@ -65,30 +65,64 @@ TITLES = {
 }
 
 
-def gradient_flow(norms) -> tuple[float | None, str]:
-    """The ratio of the first kernel layer's gradient norm to the last one's, and a verdict:
-    "vanishing", "exploding" (the ratio is huge, or some gradient is: HUGE_GRADIENT),
-    "healthy", "zero" (no layer gets any gradient), or "unknown" (fewer than two finite
-    norms)."""
-    finite = [float(n) for n in norms if math.isfinite(n)]
-    if finite and max(finite) > HUGE_GRADIENT:
-        first, last = float(norms[0]), float(norms[-1])
-        return (first / last if last and math.isfinite(first / last) else None), "exploding"
-    if len(norms) < 2:
-        return None, "unknown"
-    first, last = float(norms[0]), float(norms[-1])
-    if not (math.isfinite(first) and math.isfinite(last)):
-        return None, "unknown"
-    if first == 0 and last == 0:
-        return 0.0, "zero"
-    if last == 0:
-        return None, "unknown"
-    ratio = first / last
-    if ratio < VANISHING:
-        return ratio, "vanishing"
+@dataclass(frozen=True)
+class Flow:
+    """How the gradient flows back through the network, judged once for every place that
+    shows it (the gradients panel's sentence and the vanishing/exploding findings).
+
+    ratio: the first kernel layer's gradient norm over the last one's, the median over the
+    last `steps` steps (None: not measured); verdict: "early" (fewer than MIN_STEPS steps),
+    "vanishing", "exploding", "zero" (no layer gets any gradient), "healthy" or "unknown"."""
+
+    ratio: float | None
+    verdict: str
+    steps: int
+    largest: float = math.nan  # the largest recent gradient norm
+    grew: tuple | None = None  # (layer, norm at the start, norm now) of the fastest growth
+
+
+def gradient_flow_of(history: RunHistory) -> Flow:
+    """The gradient flow of the run over its last WINDOW steps."""
+    steps = history.steps
+    named = meter.group(steps.columns).get(GRAD_NORM, [])
+    grads = [i for i, _ in named]
+    if not len(steps) or not grads:
+        return Flow(None, "unknown", 0)
+    recent = steps.values[-WINDOW:][:, grads]
+    with np.errstate(all="ignore"):
+        largest = _median(np.nanmax(np.where(np.isfinite(recent), recent, np.nan)[-5:], axis=1))
+    if len(steps) < MIN_STEPS:
+        return Flow(None, "early", len(steps), largest)
+    grew = _growth(named, steps.values[: min(10, len(steps))], steps.values[-5:])
+    if largest > HUGE_GRADIENT or grew is not None:
+        return Flow(None, "exploding", len(recent), largest, grew)
+    if len(grads) < 2:
+        return Flow(None, "unknown", len(recent), largest)
+    if not np.any(recent):
+        return Flow(0.0, "zero", len(recent), largest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = _median(recent[:, 0] / recent[:, -1])
+    if not math.isfinite(ratio):
+        return Flow(None, "unknown", len(recent), largest)
     if ratio > EXPLODING:
-        return ratio, "exploding"
-    return ratio, "healthy"
+        verdict = "exploding"
+    elif ratio < VANISHING and len(grads) >= 3:  # vanishing is about depth
+        verdict = "vanishing"
+    else:
+        verdict = "healthy"
+    return Flow(ratio, verdict, len(recent), largest)
+
+
+def _growth(named, start, now):
+    """(layer, norm at the start, norm now) of the layer whose gradient grew the most, if
+    one grew more than GROWTH times (and past 100)."""
+    worst = None
+    for i, layer in named:
+        before, after = _median(start[:, i]), _median(now[:, i])
+        if before > 0 and after > max(GROWTH * before, 100.0):
+            if worst is None or after / before > worst[2] / worst[1]:
+                worst = (layer, before, after)
+    return worst
 
 
 def diagnose(history: RunHistory, activations: dict | None = None) -> list[Finding]:
@@ -103,8 +137,9 @@ def diagnose(history: RunHistory, activations: dict | None = None) -> list[Findi
         columns = meter.group(steps.columns)
         recent = steps.values[-WINDOW:]
         start = steps.values[: min(10, len(steps))]
-        findings += _exploding(columns, recent, start)
-        findings += _vanishing(columns, recent)
+        flow = gradient_flow_of(history)
+        findings += _exploding(flow)
+        findings += _vanishing(columns, flow)
         dead = _dead_units(columns, recent, start, activations or {})
         findings += dead
         findings += _saturation(columns, recent)
@@ -143,23 +178,22 @@ def _non_finite(history) -> list[Finding]:
     ]
 
 
-def _exploding(columns, recent, start) -> list[Finding]:
-    grads = columns.get(GRAD_NORM, [])
-    worst = None
-    for i, layer in grads:
-        before, now = _median(start[:, i]), _median(recent[-5:, i])
-        if before > 0 and now > max(GROWTH * before, 100.0):
-            if worst is None or now / before > worst[2] / worst[1]:
-                worst = (layer, before, now)
-    if worst is None:
+def _exploding(flow: Flow) -> list[Finding]:
+    if flow.verdict != "exploding":
         return []
-    layer, before, now = worst
+    if flow.grew is not None:
+        layer, before, now = flow.grew
+        seen = (
+            f"The gradient of {layer} grew from {before:.2g} to {now:.2g} "
+            f"({now / before:,.0f} times) since the run began."
+        )
+    else:
+        layer, seen = None, f"The gradients are as large as {flow.largest:.1e}."
     return [
         Finding(
             "exploding",
             layer,
-            f"The gradient of {layer} grew from {before:.2g} to {now:.2g} "
-            f"({now / before:,.0f} times) since the run began.",
+            seen,
             "Lower the learning rate, clip the gradients (clipping 1.0), or add batch "
             "normalization; check that the initial weights are not too large.",
             3,
@@ -167,21 +201,16 @@ def _exploding(columns, recent, start) -> list[Finding]:
     ]
 
 
-def _vanishing(columns, recent) -> list[Finding]:
-    grads = columns.get(GRAD_NORM, [])
-    if len(grads) < 3:
+def _vanishing(columns, flow: Flow) -> list[Finding]:
+    if flow.verdict != "vanishing":
         return []
-    (first, first_name), (last, _) = grads[0], grads[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = _median(recent[:, first] / recent[:, last])
-    if not ratio < VANISHING:
-        return []
+    first_name = columns[GRAD_NORM][0][1]
     return [
         Finding(
             "vanishing",
             first_name,
-            f"For the last {len(recent)} steps the gradient reaching {first_name} was "
-            f"{ratio:.1e} of the output layer's: the first layers barely learn.",
+            f"For the last {flow.steps} steps the gradient reaching {first_name} was "
+            f"{flow.ratio:.1e} of the output layer's: the first layers barely learn.",
             "Use ReLU with He initialization, or add batch normalization; fewer "
             "sigmoid/tanh layers also help.",
             2,

@@ -35,7 +35,7 @@ def first_network() -> Project:
     return Project(
         name="Lesson 1: Your first network",
         description=(
-            "Two rings of points, orange inside and blue outside: no straight line separates "
+            "Two rings of points, blue inside and orange outside: no straight line separates "
             "them. A small network with two hidden layers (4 and 2 tanh units) learns a "
             "curved boundary. The loss panel shows the training loss (data the network learns "
             "from) and the test loss (data it never sees); when both fall together, the "

@@ -50,6 +50,9 @@ TINT_GREEN = "#e6f4ea"
 TINT_RED = "#fce8e6"
 TINT_AMBER = "#fef7e0"
 TINT_SELECTED = "#d2e3fc"
+#: The colour of each class of two-class data (and of low and high values), as Playground's.
+CLASS_COLORS = (ORANGE, BLUE)
+MIDDLE = "#f5f5f5"  # between the two, in the output plane
 #: One colour per run in Compare runs, in order.
 RUN_COLORS = (TRAIN, TEST, GREEN, PURPLE, BRIGHT_RED, CYAN, AMBER, MID_GREY)
 FONT_PT = 10
@@ -83,7 +86,7 @@ def layer_colors(n: int) -> list[QColor]:
 
 def diverging() -> pg.ColorMap:
     """Orange for 0 (or negative), white in the middle, blue for 1 (or positive)."""
-    return pg.ColorMap([0.0, 0.5, 1.0], [(245, 147, 34), (245, 245, 245), (8, 119, 189)])
+    return pg.ColorMap([0.0, 0.5, 1.0], [CLASS_COLORS[0], MIDDLE, CLASS_COLORS[1]])
 
 
 def dead_map() -> pg.ColorMap:

@@ -145,14 +145,27 @@ def test_the_other_rules_fire_on_runs_made_to_show_them(kind):
 
 
 def test_gradient_flow_names_what_the_bars_show():
-    from bpstudio.analysis.diagnostics import gradient_flow
+    from bpstudio.analysis.diagnostics import MIN_STEPS, gradient_flow_of
+    from bpstudio.training.history import RunHistory
 
-    assert gradient_flow([1e-5, 0.1]) == (pytest.approx(1e-4), "vanishing")
-    assert gradient_flow([0.2, 0.1])[1] == "healthy"
+    def flow(rows):
+        history = RunHistory(["loss", "grad_norm/a", "grad_norm/b", "grad_norm/c"])
+        for step, norms in enumerate(rows):
+            history.steps.append(step, [0.5, *norms])
+        return gradient_flow_of(history)
+
+    assert flow([(1e-5, 0.1, 0.1)] * 3).verdict == "early"  # one noisy step is no verdict
+    vanishing = flow([(1e-5, 0.1, 0.1)] * MIN_STEPS)
+    assert vanishing.verdict == "vanishing" and vanishing.ratio == pytest.approx(1e-4)
+    # The median over the window, not the latest step: one step like a healthy one does not
+    # change the verdict (the panel once said "healthy" beside a vanishing banner).
+    noisy = flow([(1e-5, 0.1, 0.1)] * MIN_STEPS + [(0.2, 0.1, 0.1)])
+    assert noisy.verdict == "vanishing"
+    assert flow([(0.2, 0.1, 0.1)] * MIN_STEPS).verdict == "healthy"
     # Huge everywhere, even if the output layer's is the largest: exploding, not vanishing.
-    assert gradient_flow([1e60, 1e70])[1] == "exploding"
-    assert gradient_flow([0.0, 0.0]) == (0.0, "zero")
-    assert gradient_flow([float("nan"), 1.0]) == (None, "unknown")
+    assert flow([(1e60, 1e65, 1e70)] * MIN_STEPS).verdict == "exploding"
+    assert flow([(0.0, 0.0, 0.0)] * MIN_STEPS).verdict == "zero"
+    assert flow([(float("nan"), 1.0, 1.0)] * MIN_STEPS).verdict == "unknown"
 
 
 def test_a_non_finite_stop_is_the_only_finding_of_its_step():

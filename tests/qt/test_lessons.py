@@ -269,3 +269,35 @@ def test_classroom_mode_leaves_the_users_own_layout_alone(make_window, settings)
     later = make_window()  # an ordinary session on the same settings
     assert later.docks["runs"].isVisible() or later.docks["histograms"].isVisible()
     assert not later.docks["histograms"].isHidden() and not later.docks["runs"].isHidden()
+
+
+def test_the_colours_lesson_texts_name_are_the_ones_on_screen():
+    """ "<colour> inside" / "<colour> outside" in a lesson's text: the class of the points
+    there, in the colour the output plane draws that class (theme: class 0 orange, 1 blue)."""
+    import re
+    from pathlib import Path
+
+    from bpstudio.lessons.catalog import LESSONS
+    from bpstudio.qt import theme
+
+    names = {theme.ORANGE: "orange", theme.BLUE: "blue"}
+    class_colour = {k: names[colour] for k, colour in enumerate(theme.CLASS_COLORS)}
+    texts = []
+    for make in LESSONS.values():
+        project = make()
+        dataset = project.build_dataset()
+        lesson = project.lesson or {}
+        for text in (project.description, lesson.get("question", ""), lesson.get("answer", "")):
+            texts.append((text, dataset))
+    tutorials = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
+    checked = 0
+    for text, dataset in texts:
+        for colour, where in re.findall(r"\b(orange|blue),? (inside|outside)\b", text.lower()):
+            radius = np.hypot(*dataset.points_train.T)
+            near = radius < 1.5 if where == "inside" else radius > 4.0
+            majority = int(np.round(np.mean(dataset.y_train[near])))
+            assert class_colour[majority] == colour, (text, where)
+            checked += 1
+    assert checked >= 2  # lesson 1 says where each class is
+    tutorial = (tutorials / "lesson-1-first-network.md").read_text().lower()
+    assert "blue inside" in tutorial and "orange inside" not in tutorial

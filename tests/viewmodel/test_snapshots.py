@@ -103,7 +103,7 @@ def test_slow_parts_are_made_again_at_most_every_slow_every_seconds():
     second = maker.make()
     assert second.step == first.step + 5  # the fast parts are new ...
     assert second.weights[0][0] is not first.weights[0][0]
-    for part in ("output", "unit_grids", "inactive", "activation_hist", "findings"):
+    for part in ("output", "unit_grids", "inactive", "activation_hist"):
         assert getattr(second, part) is getattr(first, part)  # ... the slow ones carried
     clock.now += SLOW_EVERY
     third = maker.make()

@@ -26,6 +26,7 @@ class Panel(QWidget):
     def __init__(self, source: QObject, parent=None):
         super().__init__(parent)
         self.snapshot = None
+        self.shown = None
         self._received = 0
         source.snapshot_ready.connect(self._receive)
 
@@ -37,7 +38,7 @@ class Panel(QWidget):
         self._stale = not self.isVisible() or self.visibleRegion().isEmpty()
         self._received += 1
         if not self._stale and (snapshot.final or self._received % self.every == 0):
-            self._on_snapshot_ready(snapshot)
+            self._draw(snapshot)
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -47,7 +48,12 @@ class Panel(QWidget):
         """Draw the latest snapshot if it arrived while the panel could not be seen."""
         if getattr(self, "_stale", False) and self.snapshot is not None:
             self._stale = False
-            self._on_snapshot_ready(self.snapshot)
+            self._draw(self.snapshot)
+
+    def _draw(self, snapshot):
+        self._on_snapshot_ready(snapshot)
+        #: The snapshot the panel shows now (it skips some while training runs).
+        self.shown = snapshot
 
     def _record(self, snapshot):
         """Called for every snapshot, visible or not (for panels that keep a timeline)."""

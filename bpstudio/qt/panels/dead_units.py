@@ -126,16 +126,23 @@ class DeadUnitsPanel(Panel):
             self.map_plot.setXRange(-0.5, len(s.inactive) - 0.5, padding=0.05)
             self.map_plot.setYRange(-0.5, height - 0.5, padding=0.02)
             self.time_plot.setXRange(-0.5, TIMELINE - 0.5, padding=0)
-        rows, cols = np.nonzero(grid >= 1.0)
+        # Dead is what the trainer measures (inactive on every sample of the last batches),
+        # the same count the diagnosis banner gives; the colours show the share of inputs
+        # each unit is inactive on.
+        cols, rows = [], []
+        for col, dead in enumerate(s.dead):
+            units = np.flatnonzero(dead)
+            cols += [col] * len(units)
+            rows += units.tolist()
         if height <= 64:
             self.dead_marks.setData(cols, rows)
         else:
             self.dead_marks.clear()
-        parts = []
-        for name, values in zip(s.relu_layers, s.inactive):
-            dead = int(np.count_nonzero(values >= 1.0))
-            parts.append(f"{name}: <b>{dead}/{len(values)}</b> dead")
-        self.summary.setText(" · ".join(parts) + " (dead: inactive on every input)")
+        parts = [
+            f"{name}: <b>{int(np.count_nonzero(dead))}/{len(dead)}</b> dead"
+            for name, dead in zip(s.relu_layers, s.dead)
+        ]
+        self.summary.setText(" · ".join(parts) + " (dead: inactive on every recent input)")
         name = self.layer_choice.currentText()
         history = self._history.get(name)
         if history:

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout
 
-from bpstudio.analysis.diagnostics import gradient_flow
+from bpstudio.analysis.diagnostics import MIN_STEPS
 from bpstudio.core import meter
 from bpstudio.core.meter import GRAD_NORM
 from bpstudio.qt import theme
@@ -129,25 +129,42 @@ class GradientsPanel(Panel):
                 self.bars_plot.setYRange(low - 0.1, top + 0.1, padding=0)
                 self.curves_plot.setYRange(low - 0.1, top + 0.1, padding=0)
         self.x_range.update(steps if len(steps) else [0, 1])
-        self.ratio.setText(_ratio_text(names, norms))
+        self.ratio.setText(_flow_text(s.flow))
 
 
-def _ratio_text(names, norms) -> str:
-    ratio, verdict = gradient_flow(norms)
-    if verdict == "exploding":
+def _flow_text(flow) -> str:
+    """The panel's sentence, from the verdict the diagnosis banner uses too."""
+    if flow is None or flow.verdict == "unknown":
+        return "The bars show the size of each layer's gradient on the latest step."
+    if flow.verdict == "early":
         return (
-            f"Gradients as large as <b>{np.nanmax(norms):.1e}</b>: <b>exploding gradients</b>. "
+            f"The bars show each layer's gradient on the latest step; a verdict after "
+            f"{MIN_STEPS} steps ({flow.steps} so far)."
+        )
+    if flow.verdict == "exploding" and flow.ratio is None:
+        if flow.grew is not None:
+            layer, before, now = flow.grew
+            seen = f"The gradient of {layer} grew {now / before:,.0f} times"
+        else:
+            seen = f"Gradients as large as <b>{flow.largest:.1e}</b>"
+        return (
+            f"{seen}: <b>exploding gradients</b>. "
             "Lower the learning rate, clip the gradients or add batch normalization."
         )
-    if ratio is None:
-        return "The bars show the size of each layer's gradient on the latest step."
-    text = "" if verdict == "zero" else f"First layer / last layer gradient: <b>{ratio:.2g}</b>. "
+    if flow.verdict == "zero":
+        return (
+            "No layer gets any gradient: the network has stopped learning (are all its "
+            "ReLU units dead?)."
+        )
+    text = (
+        f"First layer / last layer gradient over the last {flow.steps} steps: "
+        f"<b>{flow.ratio:.2g}</b>. "
+    )
     return (
         text
         + {
             "vanishing": "The first layer barely learns: <b>vanishing gradients</b>.",
+            "exploding": "The first layer's gradient is far larger: <b>exploding gradients</b>.",
             "healthy": "Every layer gets a useful share of the gradient.",
-            "zero": "No layer gets any gradient: the network has stopped learning (are all its "
-            "ReLU units dead?).",
-        }[verdict]
+        }[flow.verdict]
     )

@@ -240,7 +240,7 @@ class SquareContainer(QWidget):
         self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
 
 
-_BRUSHES = [pg.mkBrush(theme.ORANGE), pg.mkBrush(theme.BLUE)]
+_BRUSHES = [pg.mkBrush(color) for color in theme.CLASS_COLORS]
 
 
 def _point_brushes(labels, regression):
