@@ -677,3 +677,20 @@ def test_file_new_clears_the_plots(qtbot, make_window):
     for curve in (loss.train_curve, *gradients.curves):
         x = curve.getData()[0]
         assert x is None or len(x) == 0
+
+
+def test_training_pauses_while_a_weight_is_typed_in(qtbot, make_window, monkeypatch):
+    window = make_window()
+    window.actions["play"].trigger()
+    qtbot.waitUntil(lambda: window.session.trainer.step_count > 10, timeout=5000)
+    seen = []
+
+    def typed(*args):
+        seen.append(window.session.playing)
+        return 0.25
+
+    monkeypatch.setattr(window.feedback, "number", typed)
+    window.network_panel.canvas.weight_clicked.emit("dense", 0, 0, 0.1)
+    assert seen == [False] and window.session.playing  # paused while asked, then on again
+    window.training.pause()
+    window.document.modified = False

@@ -106,12 +106,15 @@ class EditsController(QObject):
         return done
 
     def edit_weight(self, layer, row, column, weight):
-        value = self.feedback.number(
-            "Change a weight",
-            f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
-            weight,
-            -MAX_WEIGHT,
-            MAX_WEIGHT,
+        value = self.training.while_asking(
+            lambda: self.feedback.number(
+                "Change a weight",
+                f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
+                weight,
+                -MAX_WEIGHT,
+                MAX_WEIGHT,
+            ),
+            always_resume=True,
         )
         if value is not None:
             self.training.set_weight(layer, row, column, value)
@@ -159,8 +162,9 @@ class EditsController(QObject):
     def use_table(self, table, name, ask=True) -> bool:
         """Train on imported data from now on; the output layer follows its task. A trained
         network starts again, so the user is asked first; Undo brings it back."""
-        if ask and self.training.trainer.step_count and not self._confirm_new_data(name):
-            return False
+        if ask and self.training.trainer.step_count:
+            if not self.training.while_asking(lambda: self._confirm_new_data(name)):
+                return False
 
         def change(project):
             project.table = table

@@ -108,13 +108,7 @@ class FilesController(QObject):
         question is open, and goes on if the user cancels."""
         if not self.document.modified or self.training.session is None:
             return True
-        playing = self.training.session.playing
-        if playing:
-            self.training.pause()
-        go_on = self._ask_to_save()
-        if not go_on and playing:
-            self.training.resume()
-        return go_on
+        return self.training.while_asking(self._ask_to_save)
 
     def _ask_to_save(self) -> bool:
         answer = self.feedback.question(

@@ -102,6 +102,18 @@ class TrainingController(QObject):
         self.session.pause()
         self._show_playing(False)
 
+    def while_asking(self, ask, always_resume=False):
+        """Training pauses while `ask()` (a modal question) is open, and goes on after it if
+        it answers None or False (cancelled), or whatever it answers with `always_resume`;
+        returns the answer."""
+        playing = self.session is not None and self.session.playing
+        if playing:
+            self.pause()
+        answer = ask()
+        if playing and (always_resume or answer in (None, False)):
+            self.resume()
+        return answer
+
     def resume(self):
         """Play again (after autosave or a save paused training while it copied)."""
         self.session.play()
