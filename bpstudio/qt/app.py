@@ -68,9 +68,10 @@ def run_studio(path=None, on_ready=None, settings: QSettings | None = None) -> i
     app = application()
     window = StudioWindow(project, path, settings=settings)
     window.show()
-    # Ctrl+C in the terminal and a polite kill close the window as its close button does.
+    # Ctrl+C in the terminal and a polite kill: keep the work in the autosave and leave,
+    # without a question nobody may be there to answer.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close))
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close_on_signal))
     heartbeat = QTimer()  # lets the interpreter run signal handlers while Qt waits
     heartbeat.start(200)
     heartbeat.timeout.connect(lambda: None)

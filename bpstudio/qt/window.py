@@ -29,7 +29,7 @@ from bpstudio.qt.controllers.autosave import AutosaveController
 from bpstudio.qt.controllers.classroom import ClassroomController
 from bpstudio.qt.controllers.edits import EditsController
 from bpstudio.qt.controllers.exports import ExportsController
-from bpstudio.qt.controllers.files import FilesController, first_lesson
+from bpstudio.qt.controllers.files import FilesController, first_lesson, shipped_lesson
 from bpstudio.qt.controllers.training import SPEEDS, TrainingController
 from bpstudio.qt.feedback import Feedback
 from bpstudio.qt.inspector import BackpropInspectorDialog
@@ -213,6 +213,8 @@ class StudioWindow(QMainWindow):
             self.inspector = None
         if not self.training.start(project):
             return False
+        if path is not None and shipped_lesson(path):
+            path = None  # a shipped lesson is read-only: Save asks where to keep a copy
         if not keep_undo:
             self.edits.undo_stack.clear()
         self.document.open(project, path)
@@ -343,8 +345,16 @@ class StudioWindow(QMainWindow):
             f"learned.</p>",
         )
 
+    def close_on_signal(self):
+        """SIGTERM or SIGINT: unsaved work goes to the autosave (offered at the next start)
+        and the window closes without asking."""
+        self._signalled = True
+        self.close()
+
     def closeEvent(self, event):
-        if not self.files.maybe_save():
+        signalled = getattr(self, "_signalled", False)
+        keep_autosave = signalled and self.document.modified and self.autosaves.autosave(True)
+        if not signalled and not self.files.maybe_save():
             event.ignore()
             return
         self.classroom.show_hidden_docks()  # the user's own layout, not the class's
@@ -354,7 +364,7 @@ class StudioWindow(QMainWindow):
             self.inspector.close()
             self.inspector = None
         self.training.stop()
-        self.autosaves.close()
+        self.autosaves.close(keep=keep_autosave)
         event.accept()
 
 

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from bpstudio.lessons.catalog import first_network
+from bpstudio.project import load_project
 from bpstudio.project.autosave import Autosaver, recoverable
 
 INTERVAL = 1.0  # seconds between autosaves in this test
@@ -125,3 +126,48 @@ def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window
         not window.autosaves.autosaver.path.exists()
         and not window.autosaves.autosaver.meta.exists()
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_autosave_and_exit_without_asking(tmp_path, sig):
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        for line in child.stdout:
+            if line.startswith("steps ") and int(line.split()[1]) > 200:
+                break
+        child.send_signal(sig)
+        child.stdout.close()
+        code = child.wait(timeout=15)  # no "Save changes?" that nobody answers
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert code == 0
+    (folder,) = list((tmp_path / "data").rglob("autosave"))
+    found = recoverable(folder)
+    assert len(found) == 1 and found[0].steps > 200  # offered at the next start
+
+
+def test_a_second_crash_right_after_a_recovery_loses_nothing(make_window, tmp_path, monkeypatch):
+    project = first_network()
+    trainer = project.make_trainer()
+    trainer.fit(steps=40)
+    project.capture(trainer)
+    crashed = Autosaver(tmp_path / "autosave", token="crashed")
+    crashed.save(project)
+    meta = crashed.meta.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999')
+    crashed.meta.write_text(meta)
+    window = make_window()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
+    assert window.autosaves.offer_recovery()
+    # The recovered work is in this session's autosave already, before any timer tick.
+    assert window.autosaves.autosaver.path.exists() and not crashed.path.exists()
+    assert load_project(window.autosaves.autosaver.path).steps == 40
+    window.document.modified = False

@@ -694,3 +694,19 @@ def test_training_pauses_while_a_weight_is_typed_in(qtbot, make_window, monkeypa
     assert seen == [False] and window.session.playing  # paused while asked, then on again
     window.training.pause()
     window.document.modified = False
+
+
+def test_a_shipped_lesson_is_never_saved_over(make_window, monkeypatch, tmp_path):
+    from bpstudio.lessons import lessons
+
+    shipped = lessons()[0].path
+    before = shipped.read_bytes()
+    window = make_window(load_project(shipped), shipped)  # as `bpstudio <lesson file>` does
+    assert window.document.path is None
+    asked = []
+    monkeypatch.setattr(
+        window.feedback, "save_file", lambda *a: asked.append(a) or (str(tmp_path / "mine"), "")
+    )
+    window.document.modified = True
+    assert window.files.save()  # Save asks where to keep a copy
+    assert asked and (tmp_path / "mine.bpstudio").exists() and shipped.read_bytes() == before

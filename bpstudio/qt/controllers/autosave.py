@@ -112,11 +112,16 @@ class AutosaveController(QObject):
         if not self.open_project(project, original):
             return False
         self.document.modified = True  # recovered work is not saved yet
+        # Kept again at once, before the old autosave goes: a second crash right after a
+        # recovery must not lose it.
+        self.autosave(force=True)
         latest.discard()
         self.feedback.status(f"Recovered “{latest.name}” from the autosave")
         return True
 
-    def close(self):
-        """A clean exit: nothing to recover."""
+    def close(self, keep=False):
+        """The window closes: a clean exit leaves nothing to recover; with `keep` (unsaved
+        work on a SIGTERM) the autosave stays for the next start to offer."""
         self.timer.stop()
-        self.autosaver.discard()
+        if not keep:
+            self.autosaver.discard()

@@ -20,6 +20,12 @@ MAX_RECENT = 8
 FILE_FILTER = f"Backprop Studio projects (*{SUFFIX});;All files (*)"
 
 
+def shipped_lesson(path) -> bool:
+    """True for the lesson files that come with the app: they are read-only (Save asks where
+    to save a copy)."""
+    return Path(path).resolve().parent == resource_path("lessons").resolve()
+
+
 def first_lesson() -> Project:
     return load_project(lessons()[0].path)
 
@@ -60,9 +66,7 @@ class FilesController(QObject):
         except ProjectError as exc:
             self.feedback.error("The project cannot be opened", str(exc))
             return False
-        lesson_dir = resource_path("lessons")
-        is_lesson = Path(path).resolve().parent == lesson_dir.resolve()
-        return self.open_project(project, None if is_lesson else path)
+        return self.open_project(project, path)
 
     def open_dialog(self):
         path = self.feedback.open_file("Open project", self.last_folder(), FILE_FILTER)
