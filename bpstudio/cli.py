@@ -139,6 +139,8 @@ def cmd_train(args) -> int:
         trainer = project.make_trainer()
     except ProjectError as exc:
         raise CliError(str(exc)) from None
+    if project.note:
+        print(f"bpstudio: note: {project.note}", file=sys.stderr)
     metrics_file = writer = None
     if args.metrics:
         try:

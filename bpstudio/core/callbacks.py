@@ -21,11 +21,16 @@ class Callback:
 
 
 class History(Callback):
-    """Records the epoch logs: `history.history["loss"]` is one value per epoch."""
+    """Records the epoch logs: `history.history["loss"]` is one value per epoch.
+
+    `non_finite` is None, or, when training stopped because the loss or a gradient was not
+    finite, the step's `logs["non_finite"]` (step, layer, where, message): check it, the
+    epochs recorded before the stop look normal."""
 
     def __init__(self):
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        self.non_finite: dict | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

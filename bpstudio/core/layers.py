@@ -51,6 +51,10 @@ class Layer:
     def penalty(self) -> float:
         return 0.0
 
+    def commit(self):
+        """Keep what the last training-mode forward pass measured (BN: the batch statistics
+        into the running ones). The network calls it only for steps it accepts."""
+
     def get_config(self) -> dict:
         return {"class": type(self).__name__, "name": self.name}
 
@@ -210,8 +214,9 @@ class BatchNormalization(Layer):
     """Normalises each unit over the batch, then scales by gamma and shifts by beta.
 
     Training uses the batch's mean and (biased) variance and updates the running statistics
-    as Keras does: moving = moving * momentum + batch * (1 - momentum). Inference uses the
-    running statistics."""
+    as Keras does: moving = moving * momentum + batch * (1 - momentum), when the step is
+    accepted (commit(): a step rejected as non-finite leaves them as they were). Inference
+    uses the running statistics."""
 
     kind = "batch_normalization"
 
@@ -219,6 +224,7 @@ class BatchNormalization(Layer):
         super().__init__(name)
         self.momentum = number("momentum", momentum, low=0.0, high=1.0)
         self.epsilon = number("epsilon", epsilon, low=0.0, low_open=True)
+        self.pending = None  # (mean, variance) of the last training batch, until commit()
 
     def parameter_count_for(self, input_dim):
         return 2 * input_dim
@@ -235,21 +241,29 @@ class BatchNormalization(Layer):
 
     def forward(self, X, training):
         self.training = training
+        self.pending = None
         if training:
             mean = X.mean(axis=0)
             centered = X - mean
             var = np.mean(centered * centered, axis=0)
-            m = self.momentum
-            self.state["moving_mean"] *= m
-            self.state["moving_mean"] += (1 - m) * mean
-            self.state["moving_variance"] *= m
-            self.state["moving_variance"] += (1 - m) * var
+            self.pending = (mean, var)
         else:
             centered = X - self.state["moving_mean"]
             var = self.state["moving_variance"]
         self.inv_std = 1.0 / np.sqrt(var + self.epsilon)
         self.xhat = centered * self.inv_std
         return self.params["gamma"] * self.xhat + self.params["beta"]
+
+    def commit(self):
+        if self.pending is None:
+            return
+        mean, var = self.pending
+        m = self.momentum
+        self.state["moving_mean"] *= m
+        self.state["moving_mean"] += (1 - m) * mean
+        self.state["moving_variance"] *= m
+        self.state["moving_variance"] += (1 - m) * var
+        self.pending = None
 
     def backward(self, dY, *, from_logits=False, need_dX=True):
         xhat = self.xhat

@@ -40,6 +40,10 @@ class Loss:
                 f"targets must have shape (batch, {outputs}) for a network with {outputs} "
                 f"outputs; got {np.asarray(Y).shape}"
             )
+        if Y.dtype.kind not in "biuf":
+            raise ValueError(f"targets must be numbers; got {Y.dtype} values")
+        if Y.size and not np.all(np.isfinite(Y)):
+            raise ValueError("targets must be finite numbers (no NaN or infinity)")
         return Y
 
     def get_config(self):
@@ -68,6 +72,16 @@ class BinaryCrossentropy(Loss):
     def value(self, A, Y):
         P = np.clip(A, _EPSILON, 1 - _EPSILON)
         return float(-np.mean(Y * np.log(P) + (1 - Y) * np.log(1 - P)))
+
+    def prepare_targets(self, Y, outputs: int):
+        """Labels 0 and 1 (or probabilities between them), one column per output."""
+        Y = super().prepare_targets(Y, outputs)
+        if Y.size and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(
+                f"binary_crossentropy targets must lie between 0 and 1 (class labels 0 and "
+                f"1); got values from {Y.min():g} to {Y.max():g}"
+            )
+        return Y
 
     def gradient(self, A, Y):
         P = np.clip(A, _EPSILON, 1 - _EPSILON)

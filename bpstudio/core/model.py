@@ -283,7 +283,13 @@ class Sequential:
         X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         with np.errstate(**QUIET):
             loss, _ = self.forward_backward(X, Y, training)
+        self.commit()  # as a training-mode pass in Keras does
         return loss, {k: g.copy() for k, g in self.gradients().items()}
+
+    def commit(self):
+        """Keep what the last training-mode pass measured (BN running statistics)."""
+        for layer in self.layers:
+            layer.commit()
 
     def predict(self, X, batch_size=4096):
         """Outputs in inference mode (no dropout, BN running statistics). X: (n, input_dim)."""
@@ -339,7 +345,8 @@ class Sequential:
         grad_norm = math.sqrt(float(g @ g)) if self.measure else None
         if not (math.isfinite(loss) and (grad_norm is None or math.isfinite(grad_norm))):
             logs["non_finite"] = self._locate_non_finite(step, loss)
-            return logs
+            return logs  # rejected: no update, and the BN statistics stay as they were
+        self.commit()
         if not g.size:  # a network without parameters has nothing to update
             self.steps = step + 1
             return logs
@@ -457,6 +464,7 @@ class Sequential:
                 logs = self.train_step(X[idx], Y[idx])
                 cbs.on_train_batch_end(batch, logs)
                 if "non_finite" in logs:
+                    history.non_finite = logs["non_finite"]
                     self.stop_training = True
                     break
                 batches += 1

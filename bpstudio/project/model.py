@@ -84,6 +84,8 @@ class Project:
     progress_arrays: dict | None = None
     #: The id of the run the weights are in the middle of: training goes on with its history.
     current_run: int | None = None
+    #: What was adjusted to make the project train (said to the user once; not saved).
+    note: str | None = field(default=None, compare=False)
     lesson: dict | None = None
     classroom: dict | None = None
 
@@ -160,6 +162,13 @@ class Project:
 
         dataset = self.build_dataset()
         net = self.build_network(dataset)
+        n_train = len(dataset.X_train)
+        if isinstance(self.batch_size, int) and self.batch_size > n_train > 0:
+            self.note = (
+                f"the batch size was {self.batch_size}, more than the {n_train} training "
+                f"examples: it is {n_train} now"
+            )
+            self.batch_size = n_train
         try:
             trainer = Trainer(net, dataset, self.batch_size, callbacks, history_capacity)
         except TrainingError as exc:

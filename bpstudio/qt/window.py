@@ -246,6 +246,8 @@ class StudioWindow(QMainWindow):
             project.layers, trainer.net, trainer.dataset, _output_note(trainer.dataset)
         )
         self._update_title()
+        if project.note:
+            self.feedback.status(f"{project.name}: {project.note}", 10000)
 
     def _show_description(self, *_):
         project = self.document.project

@@ -152,6 +152,7 @@ def test_batch_norm_normalises_in_training_and_tracks_running_statistics():
     np.testing.assert_allclose(out.std(axis=0), np.sqrt(4 / (4 + 1e-3)), rtol=0.05)
     for _ in range(30):
         net.layers[0].forward(X, training=True)
+        net.layers[0].commit()  # the network commits the statistics of accepted steps
     np.testing.assert_allclose(net.state()["batch_normalization/moving_mean"], X.mean(0))
     np.testing.assert_allclose(net.state()["batch_normalization/moving_variance"], X.var(0))
 
@@ -302,3 +303,43 @@ def test_importing_core_and_training_does_not_load_qt():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fit_says_when_it_stopped_on_a_non_finite_value():
+    net = Sequential([Dense(4, "relu"), Dense(1)], input_dim=2, seed=0)
+    net.compile(SGD(learning_rate=1e30), "mse")
+    X = np.random.default_rng(0).normal(size=(64, 2)) * 100
+    history = net.fit(X, X[:, :1] * 1e10, epochs=50, batch_size=8)
+    assert history.non_finite is not None and "step" in history.non_finite
+    assert len(history.epoch) < 50
+    fine = Sequential([Dense(1)], input_dim=2).compile(SGD(0.01), "mse")
+    assert fine.fit(X, X[:, :1], epochs=2).non_finite is None
+
+
+@pytest.mark.parametrize(
+    ("loss", "outputs", "targets", "message"),
+    [
+        ("binary_crossentropy", 1, [0, 2, 1], "between 0 and 1"),
+        ("binary_crossentropy", 1, [-1, 0, 1], "between 0 and 1"),
+        ("categorical_crossentropy", 3, [0, 3, 1], "0..2"),
+        ("mse", 1, [0.0, float("nan"), 1.0], "finite"),
+        ("mse", 1, ["a", "b", "c"], "numbers"),
+    ],
+)
+def test_targets_are_checked_for_their_loss(loss, outputs, targets, message):
+    net = Sequential([Dense(outputs)], input_dim=2).compile(SGD(0.1), loss)
+    with pytest.raises(ValueError, match=message):
+        net.train_on_batch(np.zeros((3, 2)), np.array(targets))
+
+
+def test_a_step_rejected_as_non_finite_leaves_the_batch_norm_statistics_alone():
+    net = Sequential([Dense(3), BatchNormalization(), Dense(1)], input_dim=2, seed=0)
+    net.compile(SGD(0.01), "mse")
+    X = np.random.default_rng(0).normal(size=(16, 2))
+    net.train_on_batch(X, X[:, :1])
+    before = {k: v.copy() for k, v in net.state().items()}
+    net.layers[-1].params["bias"][...] = np.nan  # the loss is not finite: rejected
+    logs = net.train_on_batch(X * 3, X[:, :1])
+    assert "non_finite" in logs
+    for key, value in before.items():
+        np.testing.assert_array_equal(net.state()[key], value, err_msg=key)

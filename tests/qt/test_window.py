@@ -710,3 +710,21 @@ def test_a_shipped_lesson_is_never_saved_over(make_window, monkeypatch, tmp_path
     window.document.modified = True
     assert window.files.save()  # Save asks where to keep a copy
     assert asked and (tmp_path / "mine.bpstudio").exists() and shipped.read_bytes() == before
+
+
+def test_a_batch_size_larger_than_the_training_set_is_clamped_with_a_message(qtbot, make_window):
+    import io
+
+    from bpstudio.data.csvdata import read_csv
+
+    rows = "\n".join(f"{i},{i % 3},{i % 2}" for i in range(8))
+    table = read_csv(io.StringIO("a,b,label\n" + rows), target="label")
+    window = make_window()
+    assert window.edits.use_table(table, "tiny.csv", ask=False)
+    n_train = len(window.session.trainer.X)
+    assert window.session.trainer.batch_size == n_train < 10
+    assert f"it is {n_train} now" in window.statusBar().currentMessage()
+    window.actions["epoch"].trigger()  # and it trains
+    wait_idle(qtbot, window)
+    assert window.session.trainer.epoch == 1
+    window.document.modified = False

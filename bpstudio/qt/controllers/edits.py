@@ -146,7 +146,9 @@ class EditsController(QObject):
             return False
         self.document.modified = True
         self.autosave(force=True)  # every structural change is kept at once
-        self.feedback.status(message + (f"; {note}" if note else ""))
+        notes = [n for n in (note, project.note) if n]
+        project.note = None
+        self.feedback.status("; ".join([message, *notes]))
         return True
 
     def import_csv(self):
