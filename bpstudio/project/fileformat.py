@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import os
 import re
 import stat
@@ -209,9 +210,24 @@ def _read_npz(data: bytes, label: str) -> dict[str, np.ndarray]:
                 arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
         except ProjectError:
             raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
+        except (KeyError, *_DAMAGED) as exc:
             raise ProjectError(f"{label}: array {name!r} cannot be read ({exc})") from None
     return arrays
+
+
+#: What a damaged zip or .npz member raises while it is read: a broken or unsupported
+#: compression (deflate, LZMA), an encrypted member, a truncated file.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def load_project(path) -> Project:
@@ -231,15 +247,7 @@ def load_project(path) -> Project:
         raise ProjectError(f"{label}: is a folder, not a project file") from None
     except OSError as exc:
         raise ProjectError(f"{label}: cannot read it ({exc.strerror or exc})") from None
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
+    except _DAMAGED as exc:
         raise ProjectError(
             f"{label}: not a readable project file (damaged or not a zip: {exc})"
         ) from None
@@ -249,7 +257,7 @@ def load_project(path) -> Project:
 def project_from_members(raw: dict[str, bytes], label: str) -> Project:
     try:
         doc = json.loads(raw["project.json"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting or numbers
         raise ProjectError(f"{label}: project.json is not valid JSON ({exc})") from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         raise ProjectError(
