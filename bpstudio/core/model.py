@@ -25,6 +25,8 @@ QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ig
 
 #: Largest number of trainable parameters a network may have (about 160 MB in float64).
 MAX_PARAMETERS = 20_000_000
+#: Most layers a network may have (a project file holds at most this many).
+MAX_LAYERS = 64
 DTYPES = ("float64", "float32")
 #: Batches a unit must stay inactive in to be called dead (one batch is too small to tell).
 DEAD_WINDOW = 20
@@ -60,6 +62,8 @@ class Sequential:
     def __init__(self, layers, input_dim, seed=0, dtype="float64", dead_window=DEAD_WINDOW):
         if not isinstance(layers, (list, tuple)) or not layers:
             raise ValueError("layers must be a non-empty list of layers")
+        if len(layers) > MAX_LAYERS:
+            raise ValueError(f"a network has at most {MAX_LAYERS} layers; got {len(layers)}")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(

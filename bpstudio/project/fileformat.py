@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tempfile
+import urllib.parse
 import zipfile
 import zlib
 from pathlib import Path
@@ -43,7 +44,8 @@ MEMBER_LIMITS = {
 }
 MAX_ARRAYS = 2000
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,200}$")
+#: Array names as stored: percent-encoded (any layer name round-trips), "/" between parts.
+_ARRAY_NAME = re.compile(r"^[A-Za-z0-9_%\-][A-Za-z0-9_.%\-/]{0,1000}$")
 
 
 # ---------------------------------------------------------------------- writing
@@ -54,10 +56,16 @@ def npz_bytes(arrays: dict) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            info = zipfile.ZipInfo(f"{_stored(name)}.npy", date_time=_ZIP_TIME)
             with z.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
     return buf.getvalue()
+
+
+def _stored(name: str) -> str:
+    """An array name as a member name: every character but letters, digits, "_", "-" and
+    the "/" between parts percent-encoded ("." too, so that no name holds "..")."""
+    return urllib.parse.quote(name, safe="/").replace(".", "%2E")
 
 
 def project_bytes(project: Project) -> bytes:
@@ -188,6 +196,7 @@ def _read_npz(data: bytes, label: str) -> dict[str, np.ndarray]:
         name = info.filename[:-4] if info.filename.endswith(".npy") else None
         if name is None or not _ARRAY_NAME.match(name) or ".." in name:
             raise ProjectError(f"{label}: bad array name {info.filename[:80]!r}")
+        name = urllib.parse.unquote(name)
         try:
             with z.open(info) as f:
                 version = np.lib.format.read_magic(f)

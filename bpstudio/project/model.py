@@ -16,6 +16,8 @@ from bpstudio.training.history import HISTORY_ROWS, RunHistory
 FORMAT_VERSION = 1
 #: The longest message a ProjectError carries.
 MAX_MESSAGE = 300
+#: The most runs a project keeps; a new one beyond drops the oldest (and says so).
+MAX_RUNS = 50
 
 
 class ProjectError(Exception):
@@ -216,6 +218,12 @@ class Project:
                     )
                 ]
                 self.runs.append(current[0])
+                if len(self.runs) > MAX_RUNS:
+                    dropped = self.runs.pop(0)
+                    self.note = (
+                        f"a project keeps {MAX_RUNS} runs: the oldest, "
+                        f"{dropped.name or f'Run {dropped.id + 1}'}, was dropped"
+                    )
             if run_name:
                 current[0].name = f"Run {current[0].id + 1}: {run_name}"
             self.current_run = current[0].id

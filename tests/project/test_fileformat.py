@@ -274,3 +274,47 @@ def test_saved_files_follow_the_umask_and_keep_their_mode(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o664
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("name", ["my layer", "couche é", "a..b", "x%2E", "日本", "-dash"])
+def test_any_layer_name_round_trips(tmp_path, name):
+    project = first_network()
+    project.layers = [dict(project.layers[0], name=name), *project.layers[1:]]
+    trainer = project.make_trainer()
+    trainer.fit(steps=3)
+    project.capture(trainer)
+    path = save_project(project, tmp_path / "named.bpstudio")
+    again = load_project(path)
+    assert again.layers[0]["name"] == name
+    np.testing.assert_array_equal(
+        again.weights[f"{name}/kernel"], project.weights[f"{name}/kernel"]
+    )
+    assert again.runs[0].history.steps.columns == project.runs[0].history.steps.columns
+
+
+def test_a_long_project_name_round_trips(tmp_path):
+    project = first_network()
+    project.name = "n" * 255  # as long as a file name can be
+    assert load_project(save_project(project, tmp_path / "long.bpstudio")).name == project.name
+
+
+def test_runs_are_bounded_and_every_saved_project_reopens(tmp_path):
+    from bpstudio.project.model import MAX_RUNS
+
+    project = first_network()
+    trainer = project.make_trainer()
+    for _ in range(MAX_RUNS + 3):
+        trainer.fit(steps=2)
+        project.capture(trainer)
+        trainer.reset()
+    assert len(project.runs) == MAX_RUNS and "was dropped" in project.note
+    again = load_project(save_project(project, tmp_path / "many.bpstudio"))
+    assert [r.id for r in again.runs] == [r.id for r in project.runs]
+
+
+def test_a_network_over_the_layer_limit_is_refused_when_it_is_made():
+    from bpstudio.core import Dense, Sequential
+    from bpstudio.core.model import MAX_LAYERS
+
+    with pytest.raises(ValueError, match=f"at most {MAX_LAYERS} layers"):
+        Sequential([Dense(2) for _ in range(MAX_LAYERS + 1)], input_dim=2)

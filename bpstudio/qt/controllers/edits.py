@@ -144,10 +144,10 @@ class EditsController(QObject):
             return False
         if not self.open_project(project, self.document.path, keep_undo=keep_undo):
             return False
-        self.document.modified = True
-        self.autosave(force=True)  # every structural change is kept at once
         notes = [n for n in (note, project.note) if n]
         project.note = None
+        self.document.modified = True
+        self.autosave(force=True)  # every structural change is kept at once
         self.feedback.status("; ".join([message, *notes]))
         return True
 

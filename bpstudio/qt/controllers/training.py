@@ -82,9 +82,13 @@ class TrainingController(QObject):
 
     def capture(self) -> Project:
         """The open project with the trainer's current state, read while training is paused."""
+        project = self.document.project
         with self.paused() as trainer:
-            self.document.project.capture(trainer, self.document.run_name)
-        return self.document.project
+            project.capture(trainer, self.document.run_name)
+        if project.note:  # the oldest run was dropped
+            self.feedback.status(project.note)
+            project.note = None
+        return project
 
     # ------------------------------------------------------------------ what the user asks
 
