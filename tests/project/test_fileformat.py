@@ -318,3 +318,20 @@ def test_a_network_over_the_layer_limit_is_refused_when_it_is_made():
 
     with pytest.raises(ValueError, match=f"at most {MAX_LAYERS} layers"):
         Sequential([Dense(2) for _ in range(MAX_LAYERS + 1)], input_dim=2)
+
+
+@pytest.mark.parametrize(
+    "lesson",
+    [
+        {"question": 5},
+        {"fixes": [{"name": "x", "changes": {"runs": 5}}]},
+        {"fixes": "not a list"},
+        {"surprise": True},
+    ],
+)
+def test_a_lesson_entry_the_app_cannot_show_is_refused_at_load(tmp_path, lesson):
+    project = first_network()
+    project.lesson = lesson
+    path = save_project(project, tmp_path / "odd.bpstudio")
+    with pytest.raises(ProjectError, match="odd.bpstudio: project.json at lesson"):
+        load_project(path)
