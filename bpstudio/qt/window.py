@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 import bpstudio
 from bpstudio._resources import resource_path
+from bpstudio.lessons import lessons
 from bpstudio.project import Project
 from bpstudio.qt import theme
 from bpstudio.qt.actions import ACTIONS, make_actions, make_menus, resolver
@@ -113,8 +114,8 @@ class StudioWindow(QMainWindow):
         )
         self.files.recent_menu = self.menus["File/recent"]
         self.files.refresh_recent_menu()
-        for dock in self.docks.values():
-            self.menus["View"].insertAction(self.actions["reset_layout"], dock.toggleViewAction())
+        view = self.menus["View"]
+        view.insertActions(view.actions()[0], [d.toggleViewAction() for d in self.docks.values()])
         self.edits.bind_undo_actions(self.actions["undo"], self.actions["redo"])
         self._build_toolbar()
         self._connect()
@@ -221,10 +222,7 @@ class StudioWindow(QMainWindow):
         return True
 
     def open_lesson(self, number) -> bool:
-        return next(
-            (self.files.open_path(spec.arg) for spec in ACTIONS if spec.id == f"lesson_{number}"),
-            False,
-        )
+        return any(self.files.open_path(x.path) for x in lessons() if x.number == number)
 
     def _on_opened(self, project):
         trainer = self.training.trainer
