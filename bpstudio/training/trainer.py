@@ -27,8 +27,10 @@ from bpstudio.training.history import HISTORY_ROWS, RunHistory
 REGULARIZATIONS = ("none", "l1", "l2")
 #: The largest weight a user may type in (an edge edit).
 MAX_WEIGHT = 1e6
-#: A rollback checkpoint is taken every this many steps.
+#: A rollback checkpoint is taken every this many steps (of finite weights only), and the
+#: run's first and the KEEP_CHECKPOINTS - 1 latest are kept.
 CHECKPOINT_EVERY = 50
+KEEP_CHECKPOINTS = 5
 #: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
 #: (why, measured: docs/architecture.md).
 YIELD_EVERY = 0.010
@@ -80,7 +82,7 @@ class Trainer:
         self._order = self.net.shuffle_rng.permutation(len(self.X))
         self._epoch_sums = [0.0, 0.0, 0]
         self.failure: dict | None = None
-        self._checkpoints = [self._checkpoint()]
+        self._start_checkpoints()
         self.run_number += 1
         self._seconds = 0.0  # trained this run, up to the last stop of the clock
         self._clock_since = None  # when the clock started, while training runs
@@ -182,14 +184,14 @@ class Trainer:
         net.dropout_rng.bit_generator.state = dropout.bit_generator.state
         for record, saved in zip(net.meter.last_active, active):
             record[...] = saved
-        self._checkpoints = [self._checkpoint()]
+        self._start_checkpoints()
 
     def continue_history(self, history: RunHistory):
         """Record into `history` (a saved run's, of this network) from now on, so that its
         curves go on where they stopped. A history of other measurements is left alone."""
         if history.steps.columns == self.history.steps.columns:
             self.history = history
-            self._checkpoints = [self._checkpoint()]
+            self._start_checkpoints()
 
     def probe_activity(self):
         """Weights without a record of which units were active (an older file): run the
@@ -208,15 +210,23 @@ class Trainer:
         self.net.initialize(seed)
         self._new_run()
 
+    def _rollback_target(self) -> int:
+        """Which checkpoint a rollback goes to: the latest, unless training already went
+        back there and broke down again before the next one: then the one before."""
+        last = len(self._checkpoints) - 1
+        return last - 1 if last > 0 and self._rolled_back_to is self._checkpoints[-1] else last
+
     @property
     def rollback_step(self) -> int:
         """The step rollback() would go back to."""
-        return self._checkpoints[-1]["net"]["steps"]
+        return self._checkpoints[self._rollback_target()]["net"]["steps"]
 
     def rollback(self) -> int:
-        """Return to the last checkpoint taken before training failed (or the last one at
-        all); returns the step it went back to."""
-        cp = self._checkpoints[-1]
+        """Return to the last checkpoint taken before training failed, or to the one before
+        it if training broke down again after going back there; returns the step it went
+        back to."""
+        del self._checkpoints[self._rollback_target() + 1 :]
+        cp = self._rolled_back_to = self._checkpoints[-1]
         self.net.restore(cp["net"])
         self.epoch, self.batch, self._pos = cp["epoch"], cp["batch"], cp["pos"]
         self._order = cp["order"].copy()
@@ -375,9 +385,22 @@ class Trainer:
         self.batch += 1
         if self._pos >= len(self.X):
             self._end_epoch()
-        if net.steps % CHECKPOINT_EVERY == 0:
-            self._checkpoints = [self._checkpoints[-1], self._checkpoint()]
+        if net.steps % CHECKPOINT_EVERY == 0 and self._finite():
+            first, *recent = self._checkpoints
+            self._checkpoints = [first, *recent[-(KEEP_CHECKPOINTS - 2) :], self._checkpoint()]
         return logs
+
+    def _start_checkpoints(self):
+        """Checkpoints start again here (a new run, a resumed one, a history continued)."""
+        self._checkpoints = [self._checkpoint()]
+        self._rolled_back_to = None
+
+    def _finite(self) -> bool:
+        """The weights and the batch-norm statistics are finite: a state to come back to."""
+        net = self.net
+        return bool(np.all(np.isfinite(net.flat_params))) and all(
+            np.all(np.isfinite(v)) for v in net.state().values()
+        )
 
     def _end_epoch(self):
         net = self.net

@@ -257,3 +257,15 @@ def test_the_clock_counts_training_time_only_and_restarts_with_the_run():
     assert t.training_time() == trained
     t.reset()
     assert t.training_time() == 0.0
+
+
+def test_a_rollback_that_breaks_down_again_steps_further_back():
+    t = playground_trainer()
+    t.fit(steps=175)  # checkpoints at 0, 50, 100, 150
+    assert t.rollback_step == 150
+    assert t.rollback() == 150
+    # Broke down again before the next checkpoint: going back there would loop forever.
+    assert t.rollback_step == 100 and t.rollback() == 100
+    assert t.rollback() == 50 and t.rollback() == 0 and t.rollback() == 0  # the start stays
+    t.fit(steps=60)  # a new checkpoint at 50 again, and the next rollback goes there
+    assert t.rollback() == 50
