@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpstudio.project.fileformat import load_project, save_project, write_atomically
+from bpstudio.project.fileformat import load_project, project_bytes, write_atomically
 from bpstudio.project.model import Project, ProjectError
 
 DEFAULT_INTERVAL = 60.0  # seconds between autosaves while something changes
@@ -49,14 +49,14 @@ class Autosaver:
         self.meta = self.folder / f"{self.token}.json"
         self.saved_at: float | None = None
 
-    def save(self, project: Project, original=None):
-        """Write the project and its sidecar; raises ProjectError on failure (the previous
-        autosave stays)."""
+    def save(self, project: Project, original=None, data: bytes | None = None):
+        """Write the project (or `data`, its project_bytes() made earlier) and its sidecar;
+        raises ProjectError on failure (the previous autosave stays)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"cannot autosave in {self.folder}: {exc.strerror}") from None
-        save_project(project, self.path)
+        write_atomically(self.path, project_bytes(project) if data is None else data)
         self.saved_at = time.time()
         meta = {
             "pid": os.getpid(),

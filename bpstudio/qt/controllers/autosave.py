@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
-from bpstudio.project import ProjectError
+from bpstudio.project import ProjectError, project_bytes
 from bpstudio.project.autosave import DEFAULT_INTERVAL, Autosaver, recoverable
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
@@ -73,9 +73,12 @@ class AutosaveController(QObject):
         playing = self.training.session.playing
         try:
             project = self.training.capture()
+            # Made while training stands still: the current run's history is the live one,
+            # and a file made while it grows would not match its own metadata.
+            data = project_bytes(project)
             if playing:
                 self.training.resume()
-            self.autosaver.save(project, self.document.path)
+            self.autosaver.save(project, self.document.path, data)
         except (TimeoutError, ProjectError) as exc:
             self.feedback.status(f"Autosave failed: {exc}")
             return False
