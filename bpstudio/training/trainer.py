@@ -28,9 +28,11 @@ REGULARIZATIONS = ("none", "l1", "l2")
 #: The largest weight a user may type in (an edge edit).
 MAX_WEIGHT = 1e6
 #: A rollback checkpoint is taken every this many steps (of finite weights only), and the
-#: run's first and the KEEP_CHECKPOINTS - 1 latest are kept.
+#: run's first and the KEEP_CHECKPOINTS - 1 latest are kept; networks over BIG_NETWORK
+#: parameters keep the first and the latest only (each is a copy of every weight).
 CHECKPOINT_EVERY = 50
 KEEP_CHECKPOINTS = 5
+BIG_NETWORK = 1_000_000
 #: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
 #: (why, measured: docs/architecture.md).
 YIELD_EVERY = 0.010
@@ -387,7 +389,9 @@ class Trainer:
             self._end_epoch()
         if net.steps % CHECKPOINT_EVERY == 0 and self._finite():
             first, *recent = self._checkpoints
-            self._checkpoints = [first, *recent[-(KEEP_CHECKPOINTS - 2) :], self._checkpoint()]
+            keep = KEEP_CHECKPOINTS if net.count_params() <= BIG_NETWORK else 2
+            recent = recent[max(len(recent) - (keep - 2), 0) :]  # room for the new one
+            self._checkpoints = [first, *recent, self._checkpoint()]
         return logs
 
     def _start_checkpoints(self):
