@@ -33,17 +33,36 @@ sys.exit(run_studio(None, on_ready=ready))
 """
 
 
-def run_and_kill(tmp_path, seconds):
+def start_app(tmp_path, **env):
+    """The real app in a child process, training, printing its step count every 50 ms; its
+    data and settings in tmp_path."""
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "BPSTUDIO_AUTOSAVE_SECONDS": str(INTERVAL),
+        **env,
     }
-    child = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env
     )
+
+
+def crashed_autosave(folder, steps) -> Autosaver:
+    """An autosave left by a "crashed" session: its process is gone."""
+    project = first_network()
+    trainer = project.make_trainer()
+    trainer.fit(steps=steps)
+    project.capture(trainer)
+    crashed = Autosaver(folder, token="crashed")
+    crashed.save(project)
+    meta = crashed.meta.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999')
+    crashed.meta.write_text(meta)
+    return crashed
+
+
+def run_and_kill(tmp_path, seconds):
+    child = start_app(tmp_path, BPSTUDIO_AUTOSAVE_SECONDS=str(INTERVAL))
     progress = []
     try:
         # Time counts from the first progress line, not from the start: on a busy machine
@@ -82,15 +101,7 @@ def test_kill_9_mid_training_loses_at_most_the_autosave_interval(tmp_path, secon
 
 
 def test_the_next_start_offers_the_autosave(make_window, tmp_path, monkeypatch):
-    # A "crashed" session: an autosave whose process is gone.
-    project = first_network()
-    trainer = project.make_trainer()
-    trainer.fit(3)
-    project.capture(trainer)
-    crashed = Autosaver(tmp_path / "autosave", token="crashed")
-    crashed.save(project)
-    meta = crashed.meta.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999')
-    crashed.meta.write_text(meta)
+    crashed = crashed_autosave(tmp_path / "autosave", steps=75)
     window = make_window()
     asked = []
 
@@ -130,15 +141,7 @@ def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_autosave_and_exit_without_asking(tmp_path, sig):
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env
-    )
+    child = start_app(tmp_path)
     try:
         for line in child.stdout:
             if line.startswith("steps ") and int(line.split()[1]) > 200:
@@ -156,14 +159,7 @@ def test_sigterm_and_sigint_autosave_and_exit_without_asking(tmp_path, sig):
 
 
 def test_a_second_crash_right_after_a_recovery_loses_nothing(make_window, tmp_path, monkeypatch):
-    project = first_network()
-    trainer = project.make_trainer()
-    trainer.fit(steps=40)
-    project.capture(trainer)
-    crashed = Autosaver(tmp_path / "autosave", token="crashed")
-    crashed.save(project)
-    meta = crashed.meta.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999')
-    crashed.meta.write_text(meta)
+    crashed = crashed_autosave(tmp_path / "autosave", steps=40)
     window = make_window()
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     assert window.autosaves.offer_recovery()
