@@ -69,7 +69,6 @@ PANELS = (
     PanelSpec("lesson", "Lesson", lambda hub: LessonPanel(), Area.LeftDockWidgetArea, False),
 )
 PANEL_NAMES = tuple(spec.name for spec in PANELS)
-SPECS = {spec.name: spec for spec in PANELS}
 
 
 def make_panels(hub: QObject) -> dict[str, QWidget]:

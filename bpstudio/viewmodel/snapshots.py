@@ -118,9 +118,6 @@ class SnapshotMaker:
         self.trainer = trainer
         self.clock = clock
         self.timed = timed
-        self.started = clock()
-        self._rate_mark = (self.started, trainer.step_count)
-        self.steps_per_second = 0.0
         ds = trainer.dataset
         rng = np.random.default_rng(0)
         n = min(PROBE_SAMPLES, len(trainer.X))
@@ -136,13 +133,13 @@ class SnapshotMaker:
         self.restart()
 
     def restart(self):
-        """Call after a reset: the weight histograms compare with the new start."""
-        self.started = self.clock()
+        """Call after a reset: the weight histograms compare with the new start, and the
+        rate is measured anew."""
         self._run_number = self.trainer.run_number
         self._start_kernels = [
             layer.params["kernel"].copy() for layer in self.trainer.net.kernel_layers
         ]
-        self._rate_mark = (self.started, self.trainer.step_count)
+        self._rate_mark = (self.clock(), self.trainer.step_count)
         self.steps_per_second = 0.0  # a new run has no speed yet
         self._activations = activation_names(self.trainer.net)
         self._slow, self._slow_at = None, -math.inf
