@@ -11,7 +11,7 @@ import sys
 
 import bpstudio
 from bpstudio.export import TARGETS
-from bpstudio.viewmodel.layout import WINDOW_SIZE
+from bpstudio.viewmodel.layout import SCREENSHOT_SIZE
 
 
 class CliError(Exception):
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("project", metavar="PROJECT")
     s.add_argument("--out", required=True, metavar="FILE.png")
     s.add_argument("--epochs", type=int, default=0)
-    s.add_argument("--size", default="{}x{}".format(*WINDOW_SIZE), metavar="WxH")
+    s.add_argument("--size", default="{}x{}".format(*SCREENSHOT_SIZE), metavar="WxH")
     s.add_argument("--panel", metavar="NAME", help="only this panel")
     s.add_argument(
         "--fix",

@@ -50,6 +50,7 @@ def first_network() -> Project:
         seed=0,
         lesson={
             "number": 1,
+            "focus": "loss",
             "compare": "test_loss",
             "question": "Before you press play: how many epochs will the network need to "
             "separate the two rings? 5, 50 or 500?",
@@ -94,6 +95,7 @@ def vanishing_gradients() -> Project:
         epochs=20,
         lesson={
             "number": 2,
+            "focus": "gradients",
             "compare": "grad_ratio",
             "question": "Before you press play: the last layer's gradient is about 0.1. How "
             "big will the first layer's be: 0.1, 0.01 or 0.0001?",
@@ -146,6 +148,7 @@ def exploding_gradients() -> Project:
         epochs=20,
         lesson={
             "number": 3,
+            "focus": "gradients",
             "compare": "grad_first",
             "question": "Before you press play: the run has 500 steps. How many will it "
             "survive: 5, 50 or all of them?",
@@ -204,6 +207,7 @@ def dead_relu() -> Project:
         epochs=20,
         lesson={
             "number": 4,
+            "focus": "dead_units",
             "compare": "dead",
             "pause_at_epoch": 20,  # the question asks about this moment
             "question": "Before you press play: of the 24 hidden units, how many will still "
@@ -256,6 +260,7 @@ def dropout() -> Project:
         epochs=200,
         lesson={
             "number": 5,
+            "focus": "loss",
             "compare": "test_loss",
             "question": "Before you press play: after 200 epochs, will the test loss be "
             "lower, the same, or higher than after 20?",

@@ -9,6 +9,7 @@ rebuilds only what changed."""
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
@@ -22,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSpinBox,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,9 +33,9 @@ from bpstudio.core import activations, initializers
 from bpstudio.core.layers import MAX_UNITS
 from bpstudio.data.datasets import FEATURES
 from bpstudio.project import editing
-from bpstudio.qt import theme
 from bpstudio.qt.canvas import KIND_LABELS, LAYER_MIME, Column, NetworkCanvas
 from bpstudio.qt.panels.base import Panel
+from bpstudio.viewmodel.names import feature_label, layer_labels
 
 #: What each palette button adds, in a sentence.
 KIND_TIPS = {
@@ -74,6 +74,23 @@ class PaletteButton(QToolButton):
             drag.exec(Qt.DropAction.CopyAction)
             return
         super().mouseMoveEvent(event)
+
+
+class FixedTextButton(QToolButton):
+    """A button for an action whose text changes ("Undo dense_1: activation"): it keeps a
+    short text of its own and shows the action's in its tooltip, so that the window does not
+    grow wider with every edit."""
+
+    def follow(self, action, text: str):
+        self.action = action
+        self.setText(text)
+        self.clicked.connect(action.trigger)
+        action.changed.connect(self._on_action_changed)
+        self._on_action_changed()
+
+    def _on_action_changed(self):
+        self.setEnabled(self.action.isEnabled())
+        self.setToolTip(f"{self.action.text()} ({self.action.shortcut().toString()})")
 
 
 class LayerInspector(QGroupBox):
@@ -171,12 +188,12 @@ class LayerInspector(QGroupBox):
         except ValueError:
             self._emit(epsilon=self.epsilon.text())  # refused with a message by the builder
 
-    def show_layer(self, index, config, is_output, output_note=""):
+    def show_layer(self, index, config, is_output, output_note="", label=""):
         """Show layer `index` (None: nothing selected)."""
         self._updating = True
         self.index = index
         kind = config.get("class") if config else None
-        self.setTitle(f"Layer: {config.get('name', '')}" if config else "Layer")
+        self.setTitle(f"Layer: {label or config.get('name', '')}" if config else "Layer")
         rows = {
             "Dense": {self.units, self.activation, self.initializer, self.use_bias}
             | {self.regularizer, self.strength},
@@ -267,8 +284,8 @@ class BuilderPanel(Panel):
         self.palette = [PaletteButton(kind) for kind in editing.KINDS]
         for button in self.palette:
             button.clicked.connect(lambda _=False, b=button: self.add_after_selection(b.kind))
-        self.undo_button = QToolButton()
-        self.redo_button = QToolButton()
+        self.undo_button = FixedTextButton()
+        self.redo_button = FixedTextButton()
         self.fit_button = QToolButton()
         self.fit_button.setText("Fit")
         self.fit_button.setToolTip("Show the whole network (Ctrl+wheel zooms, drag pans)")
@@ -286,24 +303,19 @@ class BuilderPanel(Panel):
         bar.addStretch(1)
         for button in (self.undo_button, self.redo_button, self.fit_button):
             bar.addWidget(button)
-        # Below the canvas, which takes the whole width: the selected layer's settings and
-        # the analysis side by side (a network is wider than tall).
-        below = QWidget()
-        below_layout = QHBoxLayout(below)
-        below_layout.setContentsMargins(0, 0, 0, 0)
-        below_layout.addWidget(theme.scrolled(self.inspector), 1)
-        below_layout.addWidget(theme.scrolled(self.analysis), 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.canvas)
-        split.addWidget(below)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        split.setSizes([600, 190])
-        split.setCollapsible(0, False)
+        # The selected layer's settings over the analysis: the window docks them beside the
+        # lesson and settings, so that the canvas keeps its height on a projector.
+        self.details = QWidget()
+        self.details.setObjectName("layer-details")
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(0, 0, 0, 0)
+        details.addWidget(self.inspector)
+        details.addWidget(self.analysis)
+        details.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.canvas, 1)
         self.canvas.edit_requested.connect(self._on_canvas_edit)
         self.canvas.layer_selected.connect(self._on_selected)
         self.canvas.feature_toggled.connect(self._on_feature_toggled)
@@ -311,8 +323,8 @@ class BuilderPanel(Panel):
         self.inspector.changed.connect(self._on_inspector_changed)
 
     def set_undo_actions(self, undo, redo):
-        self.undo_button.setDefaultAction(undo)
-        self.redo_button.setDefaultAction(redo)
+        self.undo_button.follow(undo, "Undo")
+        self.redo_button.follow(redo, "Redo")
 
     # ---------------------------------------------------------------- showing
 
@@ -323,6 +335,7 @@ class BuilderPanel(Panel):
         self.features = tuple(dataset.feature_names)
         self.output_note = output_note
         rows, warnings = analyze(net)
+        labels = layer_labels(self.layers)
         columns = [self._input_column(dataset)]
         output = len(self.layers) - 1 - [c.get("class") for c in self.layers][::-1].index("Dense")
         for i, (config, row) in enumerate(zip(self.layers, rows)):
@@ -332,6 +345,7 @@ class BuilderPanel(Panel):
                     index=i,
                     kind=kind,
                     title=row["name"],
+                    label=labels[i],
                     units=row["output_shape"][1],
                     lines=_column_lines(config, row),
                     removable=i != output,
@@ -358,6 +372,21 @@ class BuilderPanel(Panel):
         self.analysis.setText(text)
         self._on_selected(self.canvas.selected)
 
+    def on_screen(self, text: str) -> str:
+        """`text` with the layers' Keras names ("dense_1/kernel") as the screen names them
+        ("Hidden 2 weights")."""
+        labels = dict(zip((c.get("name") for c in self.layers), layer_labels(self.layers)))
+        labels.pop(None, None)
+        if not labels:
+            return text
+        names = "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
+        parts = {"/kernel": " weights", "/bias": " bias"}
+        return re.sub(
+            rf"(?<!\w)({names})(/kernel|/bias)?(?!\w)",
+            lambda m: labels[m.group(1)] + parts.get(m.group(2), ""),
+            text,
+        )
+
     def _input_column(self, dataset):
         names = tuple(dataset.feature_names)
         if dataset.recipe.is_2d:
@@ -366,19 +395,24 @@ class BuilderPanel(Panel):
                 index=-1,
                 kind="input",
                 title="input",
+                label="Input",
                 units=len(all_names),
-                lines=(f"{len(names)} of {len(all_names)} features",),
+                lines=(f"{len(names)} of {len(all_names)}", "features"),
                 labels=all_names,
+                captions=tuple(feature_label(f) for f in all_names),
                 toggles=True,
                 disabled=tuple(f not in names for f in all_names),
             )
+        shown = names if len(names) <= 16 else ()
         return Column(
             -1,
             "input",
             "input",
             len(names),
             (f"{len(names)} features",),
-            labels=names if len(names) <= 16 else (),
+            label="Input",
+            labels=shown,
+            captions=tuple(feature_label(f) for f in shown),
         )
 
     def _on_snapshot_ready(self, snapshot):
@@ -400,7 +434,8 @@ class BuilderPanel(Panel):
 
     def _on_selected(self, index):
         config = self.layers[index] if index is not None and index < len(self.layers) else None
-        self.inspector.show_layer(index, config, self._is_output(index), self.output_note)
+        label = layer_labels(self.layers)[index] if config is not None else ""
+        self.inspector.show_layer(index, config, self._is_output(index), self.output_note, label)
 
     def request(self, make, description):
         """Make the edited layer list and send it; a refused edit says why."""
@@ -415,7 +450,7 @@ class BuilderPanel(Panel):
         self.edit_requested.emit(layers, description)
 
     def _on_canvas_edit(self, action, index, arg):
-        name = self.layers[index]["name"] if 0 <= index < len(self.layers) else ""
+        name = layer_labels(self.layers)[index] if 0 <= index < len(self.layers) else ""
         if action == "units":
             self.request(lambda ls: editing.set_units(ls, index, arg), f"{name}: {arg} units")
         elif action == "remove":
@@ -443,7 +478,7 @@ class BuilderPanel(Panel):
             self._on_canvas_edit("units", index, units)
 
     def _on_inspector_changed(self, index, changes):
-        name = self.layers[index]["name"]
+        name = layer_labels(self.layers)[index]
         if changes == {key: self.layers[index].get(key) for key in changes}:
             return  # nothing changed
         what = ", ".join(changes)
@@ -467,14 +502,15 @@ def _who(names) -> str:
 
 
 def _column_lines(config, row) -> tuple[str, ...]:
+    """The text under a column, in short lines (it must read at 9 pt when zoomed out)."""
     kind = config["class"]
-    shape = (f"(None, {row['output_shape'][1]})", f"{row['parameters']:,} params")
+    params = f"{row['parameters']:,} params"
     if kind == "Dense":
         units = row["output_shape"][1]
         activation = _name(config.get("activation", "linear"))
-        return (f"{units} unit{'s' * (units != 1)} · {activation}", *shape)
+        return (f"{units} unit{'s' * (units != 1)}", activation, params)
     if kind == "Activation":
-        return (_name(config.get("activation")), *shape)
+        return (_name(config.get("activation")), params)
     if kind == "Dropout":
-        return (f"Dropout {float(config.get('rate', 0)):g}", *shape)
-    return ("Batch norm", *shape)
+        return (f"Dropout {float(config.get('rate', 0)):g}", params)
+    return ("Batch norm", params)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
@@ -28,12 +28,14 @@ from bpstudio.qt import theme
 from bpstudio.viewmodel.snapshots import BLOCKS, block_means
 
 MAX_DRAWN_UNITS = 16
-UNIT_GAP = 34.0
-RADIUS = 11.0
+UNIT_GAP = 36.0
+RADIUS = 13.0  # half the side of a unit's square (its picture of the input plane)
 COLUMN_GAP = 124.0
 BAR_GAP = 80.0
-TOP = 58.0
 TEXT_WIDTH = 118.0
+#: No text on the canvas is drawn smaller than this, however far the network is zoomed out
+#: to fit: the text grows in the scene instead, and the columns move apart to make room.
+MIN_TEXT_PT = 9.0
 LAYER_MIME = "application/x-bpstudio-layer"
 KIND_LABELS = {
     "Dense": "Dense",
@@ -49,9 +51,10 @@ class Column:
 
     index: int
     kind: str
-    title: str
+    title: str  # the layer's name (Keras's: "dense_1"), which snapshots and signals use
     units: int
     lines: tuple[str, ...]  # the text under the column
+    label: str = ""  # what the screen calls it: "Hidden 1"
     x: float = 0.0
     positions: list = field(default_factory=list)  # unit centres; empty for bands and bars
     band: QRectF | None = None
@@ -62,6 +65,12 @@ class Column:
     toggles: bool = False  # clicking an input feature turns it on or off (2-D data)
     room: float = 118.0  # the width its text may take without running into its neighbours
     disabled: tuple = ()  # input features not in use (2-D data), drawn faded
+    text_width: float = 0.0  # its widest text at the canvas's own font size
+    captions: tuple = ()  # the input features as shown (x₁), by unit
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.title
 
     @property
     def has_units(self) -> bool:
@@ -83,29 +92,33 @@ class Column:
         return None
 
 
-def layout(columns: list[Column], height: float) -> float:
-    """Place the columns left to right and their units top to bottom; returns the width."""
-    # Room on the left for the input features' names, if they are long.
-    longest = max((len(name) for name in columns[0].labels), default=0) if columns else 0
-    x = 60.0 if longest <= 7 else 130.0
-    middle = TOP + height / 2
+def layout(
+    columns: list[Column], height: float, top: float, scale=1.0, label_width=0.0, gap=UNIT_GAP
+):
+    """Place the columns left to right and their units top to bottom, with room for their
+    text drawn `scale` times the canvas's font size; returns the width."""
+    # Room on the left for the input features' names.
+    x = max(60.0, label_width * scale + RADIUS + 16)
+    middle = top + height / 2
     for i, col in enumerate(columns):
         if i:
-            x += COLUMN_GAP if col.has_units and columns[i - 1].has_units else BAR_GAP
+            least = COLUMN_GAP if col.has_units and columns[i - 1].has_units else BAR_GAP
+            needed = (col.text_width + columns[i - 1].text_width) / 2 * scale + 14
+            x += max(least, needed)
         col.x = x
         col.positions, col.band, col.bar = [], None, None
         if not col.has_units:
-            col.bar = QRectF(x - 13, TOP + 10, 26, height - 20)
+            col.bar = QRectF(x - 13, top + 10, 26, height - 20)
         elif col.units > MAX_DRAWN_UNITS and not col.toggles:
-            col.band = QRectF(x - 16, TOP, 32, height)
+            col.band = QRectF(x - 16, top, 32, height)
         else:
             n = col.units
-            y0 = middle - UNIT_GAP * (n - 1) / 2
-            col.positions = [QPointF(x, y0 + k * UNIT_GAP) for k in range(n)]
+            y0 = middle - gap * (n - 1) / 2
+            col.positions = [QPointF(x, y0 + k * gap) for k in range(n)]
     for i, col in enumerate(columns):
         gaps = [abs(col.x - columns[j].x) for j in (i - 1, i + 1) if 0 <= j < len(columns)]
-        col.room = min([TEXT_WIDTH, *(g - 6 for g in gaps)])
-    return x + 70
+        col.room = max(min([TEXT_WIDTH, *(g - 6 for g in gaps)]), col.text_width * scale + 4)
+    return x + max(70.0, columns[-1].text_width * scale / 2 + 10) if columns else x
 
 
 class ColumnItem(QGraphicsObject):
@@ -122,12 +135,15 @@ class ColumnItem(QGraphicsObject):
         self.hover_unit = None
 
     def boundingRect(self):
-        left = 0 if self.col.kind == "input" else self.col.x - 70
-        return QRectF(left, 0, self.col.x + 70 - left, TOP + self.height + 62)
+        col = self.col
+        half = max(70.0, col.room / 2 + 4)
+        left = 0 if col.kind == "input" else col.x - half
+        bottom = self.canvas.top + self.height + 12 + len(col.lines) * self.canvas.line_height()
+        return QRectF(left, 0, col.x + half - left, bottom)
 
     def buttons(self) -> dict[str, QRectF]:
         """The clickable controls above the column: add/remove units, remove the layer."""
-        x, y = self.col.x, TOP - 30
+        x, y = self.col.x, self.canvas.top - 30
         found = {}
         if self.col.resizable:
             found["+"] = QRectF(x - 30, y, 18, 18)
@@ -137,21 +153,18 @@ class ColumnItem(QGraphicsObject):
         return found
 
     def paint(self, painter: QPainter, option, widget=None):
-        col = self.col
+        col, canvas = self.col, self.canvas
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.selected:
             painter.setPen(QPen(QColor(theme.TRAIN), 2, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(self.boundingRect().adjusted(6, 2, -6, -2), 8, 8)
-        title = QFont(painter.font())
-        title.setBold(True)
-        painter.setFont(title)
+        painter.setFont(canvas.text_font(bold=True))
         painter.setPen(QColor(theme.TEXT))
-        title_text = painter.fontMetrics().elidedText(
-            col.title, Qt.TextElideMode.ElideMiddle, int(col.room)
-        )
         painter.drawText(
-            QRectF(col.x - col.room / 2, 2, col.room, 18), Qt.AlignmentFlag.AlignCenter, title_text
+            QRectF(col.x - col.room / 2, 2, col.room, canvas.line_height() + 4),
+            Qt.AlignmentFlag.AlignCenter,
+            canvas.fitted(painter, col.shown, col.room),
         )
         painter.setFont(self.canvas.font())
         for name, rect in self.buttons().items():
@@ -161,6 +174,7 @@ class ColumnItem(QGraphicsObject):
             painter.drawText(
                 rect, Qt.AlignmentFlag.AlignCenter, {"+": "+", "-": "−", "x": "×"}[name]
             )
+        painter.setFont(canvas.text_font())
         if col.bar is not None:
             self._paint_bar(painter)
         elif col.band is not None:
@@ -168,11 +182,14 @@ class ColumnItem(QGraphicsObject):
         else:
             self._paint_units(painter)
         painter.setPen(QColor(theme.DARK_GREY))
-        metrics = painter.fontMetrics()
+        line = canvas.line_height()
         for row, text in enumerate(col.lines):
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(col.room))
-            rect = QRectF(col.x - col.room / 2, TOP + self.height + 6 + 16 * row, col.room, 16)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+            rect = QRectF(
+                col.x - col.room / 2, canvas.top + self.height + 6 + line * row, col.room, line
+            )
+            painter.drawText(
+                rect, Qt.AlignmentFlag.AlignCenter, canvas.fitted(painter, text, col.room)
+            )
 
     def _paint_bar(self, painter):
         col = self.col
@@ -189,7 +206,12 @@ class ColumnItem(QGraphicsObject):
         painter.translate(col.bar.center())
         painter.rotate(-90)
         painter.setPen(QColor(theme.TEXT))
-        painter.drawText(QRectF(-120, -10, 240, 20), Qt.AlignmentFlag.AlignCenter, col.lines[0])
+        length = col.bar.height()
+        painter.drawText(
+            QRectF(-length / 2, -14, length, 28),
+            Qt.AlignmentFlag.AlignCenter,
+            self.canvas.fitted(painter, col.lines[0], length),
+        )
         painter.restore()
 
     def _paint_band(self, painter):
@@ -205,6 +227,23 @@ class ColumnItem(QGraphicsObject):
             red = QColor(theme.RED)
             red.setAlphaF(0.35)
             painter.fillRect(fill, red)
+        pictures = self.canvas.pictures.get(col.title)
+        if pictures:
+            # The first units' pictures down the band, and how many more there are.
+            gap, line = self.canvas.unit_gap, self.canvas.line_height()
+            shown = int((col.band.height() - line - 8) // gap)
+            for k, image in enumerate(pictures[:shown]):
+                y = col.band.top() + 6 + k * gap
+                painter.drawImage(QRectF(col.x - RADIUS, y, 2 * RADIUS, 2 * RADIUS), image)
+            more = col.units - min(shown, len(pictures))
+            painter.setPen(QColor(theme.TEXT))
+            room = max(col.room, 60.0)
+            painter.drawText(
+                QRectF(col.x - room / 2, col.band.bottom() - line - 2, room, line),
+                Qt.AlignmentFlag.AlignCenter,
+                self.canvas.fitted(painter, f"+{more:,} more", room),
+            )
+            return
         painter.save()
         painter.translate(col.band.center())
         painter.rotate(-90)
@@ -212,39 +251,58 @@ class ColumnItem(QGraphicsObject):
         text = f"{col.units:,} units"
         if self.dead is not None and len(self.dead):
             text += f" · {int(np.sum(self.dead))} dead"
-        painter.drawText(QRectF(-150, -10, 300, 20), Qt.AlignmentFlag.AlignCenter, text)
+        length = col.band.height()
+        painter.drawText(
+            QRectF(-length / 2, -12, length, 24),
+            Qt.AlignmentFlag.AlignCenter,
+            self.canvas.fitted(painter, text, length),
+        )
         painter.restore()
 
     def _paint_units(self, painter):
         col = self.col
+        pictures = self.canvas.pictures.get(col.title)
         for k, p in enumerate(col.positions):
-            fill = QColor(theme.BACKGROUND_GREY)
             faded = k < len(col.disabled) and col.disabled[k]
-            if self.bias is not None and k < len(self.bias) and np.isfinite(self.bias[k]):
-                fill = QColor(theme.BLUE if self.bias[k] > 0 else theme.ORANGE)
-                fill.setAlphaF(0.25 + 0.5 * min(abs(float(self.bias[k])), 1.0))
-            elif col.kind == "input" and not faded:
-                fill = QColor(theme.TINT_SELECTED)
-            painter.setBrush(fill)
+            square = QRectF(p.x() - RADIUS, p.y() - RADIUS, 2 * RADIUS, 2 * RADIUS)
             edge = QColor(theme.LINE_GREY if faded else theme.MID_GREY)
-            width = 2.5 if k == self.hover_unit else 1.2
-            painter.setPen(QPen(QColor(theme.TRAIN) if k == self.hover_unit else edge, width))
-            painter.drawEllipse(p, RADIUS, RADIUS)
+            width = 1.2
+            if self.bias is not None and k < len(self.bias) and np.isfinite(self.bias[k]):
+                # The bias as the frame's colour and strength (the fill is the picture).
+                edge = _tint(
+                    theme.BLUE if self.bias[k] > 0 else theme.ORANGE,
+                    0.35 + 0.65 * min(abs(float(self.bias[k])), 1.0),
+                )
+                width = 2.5
+            if k == self.hover_unit:
+                edge, width = QColor(theme.TRAIN), 3.0
+            if pictures is not None and k < len(pictures) and pictures[k] is not None:
+                painter.drawImage(square, pictures[k])
+                if faded:
+                    painter.fillRect(square, theme.color(theme.WHITE, 190))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+            else:
+                painter.setBrush(
+                    QColor(
+                        theme.TINT_SELECTED
+                        if col.kind == "input" and not faded
+                        else theme.BACKGROUND_GREY
+                    )
+                )
+            painter.setPen(QPen(edge, width))
+            painter.drawRoundedRect(square, 3, 3)
             if self.dead is not None and k < len(self.dead) and self.dead[k]:
                 painter.setPen(QPen(QColor(theme.RED), 2.5))
-                d = RADIUS * 0.7
+                d = RADIUS * 0.8
                 painter.drawLine(p + QPointF(-d, -d), p + QPointF(d, d))
                 painter.drawLine(p + QPointF(-d, d), p + QPointF(d, -d))
-            if k < len(col.labels):
+            if k < len(col.captions):
                 painter.setPen(QColor(theme.LIGHT_GREY if faded else theme.TEXT))
                 room = p.x() - RADIUS - 8
-                name = painter.fontMetrics().elidedText(
-                    col.labels[k], Qt.TextElideMode.ElideMiddle, int(room)
-                )
                 painter.drawText(
-                    QRectF(2, p.y() - 9, room, 18),
+                    QRectF(2, p.y() - RADIUS - 2, room, 2 * RADIUS + 4),
                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                    name,
+                    self.canvas.fitted(painter, col.captions[k], room),
                 )
         values = self.canvas.overlay.get(col.title)
         if values is not None:
@@ -252,16 +310,17 @@ class ColumnItem(QGraphicsObject):
 
     def _paint_values(self, painter, values):
         """The inspector's number for each unit, on a small card above it."""
-        font = QFont(painter.font())
-        font.setPointSizeF(max(font.pointSizeF() - 1.5, 6))
-        painter.setFont(font)
+        painter.setFont(self.canvas.text_font())
+        height = self.canvas.line_height()
         for p, v in zip(self.col.sources, values):
-            rect = QRectF(p.x() - 27, p.y() - RADIUS - 15, 54, 14)
+            text = f"{float(v):.3g}"
+            width = painter.fontMetrics().horizontalAdvance(text) + 8
+            rect = QRectF(p.x() - width / 2, p.y() - RADIUS - height - 1, width, height)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.color(theme.WHITE, 230))
             painter.drawRoundedRect(rect, 3, 3)
             painter.setPen(QColor(theme.TEXT))
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{float(v):.3g}")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     # ---------------------------------------------------------------- mouse
 
@@ -423,17 +482,31 @@ def _column_tip(col: Column) -> str:
     return tips.get(col.kind, "")
 
 
-def heat_pixmap(grid: np.ndarray, size: int = 120) -> QPixmap:
-    """A unit's output over the input plane, orange (low) to blue (high), row 0 at the top."""
+_LUT = None
+
+
+def heat_image(grid: np.ndarray, fixed=False) -> QImage:
+    """A unit's output over the input plane, orange (low) to blue (high), row 0 at the top:
+    scaled to its own range, or (`fixed`) with −1…1 as the ends, as Playground draws them."""
+    global _LUT
+    if _LUT is None:
+        _LUT = np.ascontiguousarray(
+            theme.diverging().getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+        )
     finite = grid[np.isfinite(grid)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    t = np.zeros_like(grid) if hi <= lo else (grid - lo) / (hi - lo)
+    if fixed:
+        lo, hi = -1.0, 1.0
+    with np.errstate(invalid="ignore"):
+        t = np.zeros_like(grid) if hi <= lo else np.clip((grid - lo) / (hi - lo), 0, 1)
     t = np.nan_to_num(np.flipud(t), nan=0.5)
-    lut = (theme.diverging().getLookupTable(nPts=256, alpha=False)).astype(np.uint8)
-    rgb = np.ascontiguousarray(lut[(t * 255).astype(int)])
+    rgb = np.ascontiguousarray(_LUT[(t * 255).astype(int)])
     h, w = rgb.shape[:2]
-    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(size, size)
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def heat_pixmap(grid: np.ndarray, size: int = 120) -> QPixmap:
+    return QPixmap.fromImage(heat_image(grid)).scaled(size, size)
 
 
 class UnitPreview(QGraphicsItem):
@@ -470,6 +543,9 @@ class NetworkCanvas(QGraphicsView):
     feature_toggled = Signal(str)
     layer_selected = Signal(int)
     weight_clicked = Signal(str, int, int, float)  # layer, row, column, weight
+    #: The pointer is on a unit: (its name on screen, ("unit", dense layer, unit) or
+    #: ("feature", name)); ("", None) when it leaves.
+    unit_pointed = Signal(str, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -491,6 +567,37 @@ class NetworkCanvas(QGraphicsView):
         self.overlay: dict[str, np.ndarray] = {}
         self.zoom = 1.0
         self.locked = False
+        self.top = 58.0  # where the units start, below the titles and buttons
+        self.text_scale = 1.0  # the scene's text is this times the font, to read at MIN_TEXT_PT
+        self.unit_gap = UNIT_GAP
+        #: Column title -> one QImage per drawn unit: what it computes over the input plane.
+        self.pictures: dict[str, list[QImage]] = {}
+        self.feature_images: dict[str, QImage] = {}
+        #: Texts that did not fit where they are drawn (a test looks for none).
+        self.elided: set[str] = set()
+
+    # ---------------------------------------------------------------- text
+
+    def text_font(self, bold=False) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * self.text_scale)
+        font.setBold(bold)
+        return font
+
+    def line_height(self) -> float:
+        return QFontMetricsF(self.text_font()).height() + 2
+
+    def smallest_text_pt(self) -> float:
+        """The size, in points on the screen, of the smallest text the canvas draws."""
+        return self.font().pointSizeF() * self.text_scale * self.zoom
+
+    def fitted(self, painter, text: str, room: float) -> str:
+        """`text` if it fits in `room`, else elided (and noted in `elided`)."""
+        metrics = painter.fontMetrics()
+        if metrics.horizontalAdvance(text) <= room + 0.5:
+            return text
+        self.elided.add(text)
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(room))
 
     # ---------------------------------------------------------------- structure
 
@@ -503,18 +610,38 @@ class NetworkCanvas(QGraphicsView):
             scene.addItem(self.edges)
             scene.addItem(self.preview)
         self.columns = columns
+        self.elided = set()
+        self._measure()
         drawn = [c.units for c in columns if c.has_units]
         tallest = max([min(u, MAX_DRAWN_UNITS) for u in drawn] + [4])
-        height = max(UNIT_GAP * tallest, 240.0)
-        width = layout(columns, height)
+        captions = any(col.captions for col in columns)
+        # Lay out, see how far the view must zoom out to show it all, and grow the text (and
+        # the room between columns) until it reads at MIN_TEXT_PT at that zoom. Tall columns
+        # pack their units closer, but never closer than the input features' names.
+        self.text_scale = 1.0
+        for _ in range(8):
+            self.unit_gap = max(
+                2 * RADIUS + 4,
+                min(UNIT_GAP, 400.0 / tallest),
+                self.line_height() if captions else 0.0,
+            )
+            height = max(self.unit_gap * tallest, 240.0)
+            rect = self._layout(height)
+            scale = max(1.0, MIN_TEXT_PT / (self.font().pointSizeF() * self._fit_zoom(rect)))
+            if abs(scale - self.text_scale) < 0.01:
+                break
+            self.text_scale = scale
+        else:
+            rect = self._layout(height)  # at the last scale tried (the view will scroll)
         self.items = [ColumnItem(self, col, height) for col in columns]
         for item in self.items:
             item.selected = item.col.index == self.selected
             scene.addItem(item)
         self._set_segments()
-        scene.setSceneRect(QRectF(0, -10, width, TOP + height + 74))
+        scene.setSceneRect(rect)
         self.edges.rect = scene.sceneRect()
         self.edges.prepareGeometryChange()
+        self._laid_out_for = self.viewport().size()
         self.fit()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
@@ -541,21 +668,48 @@ class NetworkCanvas(QGraphicsView):
             previous = col
         self.edges.segments = segments
 
+    def _measure(self):
+        """Each column's widest text at the canvas's own font size."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        title, body = QFontMetricsF(bold), QFontMetricsF(self.font())
+        for col in self.columns:
+            col.text_width = max(
+                [title.horizontalAdvance(col.shown)]
+                + [body.horizontalAdvance(line) for line in col.lines]
+            )
+        self._label_width = max(
+            (body.horizontalAdvance(c) for col in self.columns for c in col.captions), default=0.0
+        )
+
+    def _layout(self, height) -> QRectF:
+        self.top = self.line_height() + 40
+        width = layout(
+            self.columns, height, self.top, self.text_scale, self._label_width, self.unit_gap
+        )
+        lines = max((len(c.lines) for c in self.columns), default=0)
+        return QRectF(0, -6, width, self.top + height + 16 + lines * self.line_height())
+
+    def _fit_zoom(self, rect: QRectF) -> float:
+        view = self.viewport()
+        scale = min(view.width() / rect.width(), view.height() / rect.height())
+        return min(max(scale, 0.2), 1.4)
+
     def fit(self):
         rect = self.scene().sceneRect()
         if rect.isEmpty():
             return
         self.resetTransform()
-        scale = min(
-            self.viewport().width() / rect.width(), self.viewport().height() / rect.height()
-        )
-        self.zoom = min(max(scale, 0.2), 1.4)
+        self.zoom = self._fit_zoom(rect)
         self.scale(self.zoom, self.zoom)
         self.centerOn(rect.center())
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self.fit()
+        if self.columns and self.viewport().size() != getattr(self, "_laid_out_for", None):
+            self.set_network(self.columns)  # the text's size follows the room it has
+        else:
+            self.fit()
 
     def wheelEvent(self, event):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -571,6 +725,7 @@ class NetworkCanvas(QGraphicsView):
         self.snapshot = s
         weights = s.weights
         self._set_segments(s)
+        self._make_pictures(s)
         dense = 0
         relu = dict(zip(s.relu_layers, s.dead))
         for item in self.items:
@@ -589,6 +744,20 @@ class NetworkCanvas(QGraphicsView):
                         break
             item.update()
         self.edges.update()
+
+    def _make_pictures(self, s):
+        """Each drawn unit's output over the input plane, as an image (2-D data only)."""
+        self.pictures = {}
+        if s.feature_grids:
+            images = {name: heat_image(grid, fixed=True) for name, grid in s.feature_grids.items()}
+            for col in self.columns:
+                if col.kind == "input" and col.toggles:  # the 2-D data sets' features
+                    self.pictures[col.title] = [images.get(name) for name in col.labels]
+        if s.unit_grids is None:
+            return
+        dense = [c for c in self.columns if c.kind == "Dense"]
+        for col, grids in zip(dense, s.unit_grids):
+            self.pictures[col.title] = [heat_image(g) for g in grids[:MAX_DRAWN_UNITS]]
 
     def set_overlay(self, values: dict | None, highlight=None):
         """Write `values` beside the units (None: clear) and emphasise one edge, given as
@@ -645,11 +814,16 @@ class NetworkCanvas(QGraphicsView):
 
     def unit_hovered(self, col: Column, unit):
         s = self.snapshot
+        if unit is not None and col.kind == "input" and col.labels:
+            self.unit_pointed.emit(col.captions[unit], ("feature", col.labels[unit]))
         if unit is None or col.kind != "Dense" or s is None:
             self.preview.hide()
+            if unit is None:
+                self.unit_pointed.emit("", None)
             return
         dense = [c for c in self.columns if c.kind == "Dense"].index(col)
-        caption = f"{col.title} unit {unit + 1}"
+        caption = f"{col.shown}, unit {unit + 1}"
+        self.unit_pointed.emit(caption, ("unit", dense, unit))
         if s.unit_grads is not None and dense < len(s.unit_grads):
             grads = s.unit_grads[dense]
             if unit < len(grads):
@@ -677,8 +851,9 @@ class NetworkCanvas(QGraphicsView):
                 self.setToolTip("")
             else:
                 layer, r, c, w = found
+                shown = next((col.shown for col in self.columns if col.title == layer), layer)
                 self.setToolTip(
-                    f"{layer}: weight from unit {r + 1} to unit {c + 1} = {w:.4g}. "
+                    f"{shown}: weight from unit {r + 1} to unit {c + 1} = {w:.4g}. "
                     f"Click to change it."
                 )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
 from bpstudio.qt import theme
 from bpstudio.qt.builder import BuilderPanel
@@ -26,14 +26,14 @@ from bpstudio.qt.panels.runs import RunsPanel
 Area = Qt.DockWidgetArea
 #: Bumped when the panels change, so that a layout saved by an older version (without the new
 #: docks) is not restored with them in odd places.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 
 @dataclass(frozen=True)
 class PanelSpec:
     name: str
     title: str
-    make: Callable[[QObject], QWidget]  # (the snapshot hub) -> the panel
+    make: Callable[[QObject, dict], QWidget]  # (the snapshot hub, panels made so far) -> it
     area: Qt.DockWidgetArea | None  # None: the middle of the window
     exports: bool = True  # PNG, SVG and CSV from File > Export
     scroll: bool = False  # a form that may be taller than the room left for it
@@ -41,17 +41,24 @@ class PanelSpec:
 
 
 PANELS = (
-    PanelSpec("network", "Network", BuilderPanel, None),
-    PanelSpec("output", "Output", OutputPanel, Area.RightDockWidgetArea),
-    PanelSpec("loss", "Loss", LossPanel, Area.RightDockWidgetArea),
-    PanelSpec("gradients", "Gradients", GradientsPanel, Area.BottomDockWidgetArea),
-    PanelSpec("dead_units", "Dead units", DeadUnitsPanel, Area.BottomDockWidgetArea),
-    PanelSpec("histograms", "Histograms", HistogramsPanel, Area.BottomDockWidgetArea),
-    PanelSpec("runs", "Compare runs", RunsPanel, Area.BottomDockWidgetArea),
+    PanelSpec("network", "Network", lambda hub, _: BuilderPanel(hub), None),
+    PanelSpec("output", "Output", lambda hub, _: OutputPanel(hub), Area.RightDockWidgetArea),
+    PanelSpec("loss", "Loss", lambda hub, _: LossPanel(hub), Area.BottomDockWidgetArea),
+    PanelSpec(
+        "gradients", "Gradients", lambda hub, _: GradientsPanel(hub), Area.BottomDockWidgetArea
+    ),
+    PanelSpec(
+        "dead_units", "Dead units", lambda hub, _: DeadUnitsPanel(hub), Area.BottomDockWidgetArea
+    ),
+    PanelSpec(
+        "histograms", "Histograms", lambda hub, _: HistogramsPanel(hub), Area.BottomDockWidgetArea
+    ),
+    PanelSpec("runs", "Compare runs", lambda hub, _: RunsPanel(hub), Area.BottomDockWidgetArea),
+    PanelSpec("lesson", "Lesson", lambda *_: LessonPanel(), Area.LeftDockWidgetArea, False),
     PanelSpec(
         "dataset",
         "Data",
-        lambda hub: DatasetPanel(),
+        lambda *_: DatasetPanel(),
         Area.LeftDockWidgetArea,
         exports=False,
         scroll=True,
@@ -59,15 +66,25 @@ PANELS = (
     ),
     PanelSpec(
         "settings",
-        "Training settings",
-        lambda hub: SettingsPanel(),
+        "Training",
+        lambda *_: SettingsPanel(),
         Area.LeftDockWidgetArea,
         exports=False,
         scroll=True,
         lock="settings",
     ),
-    PanelSpec("lesson", "Lesson", lambda hub: LessonPanel(), Area.LeftDockWidgetArea, False),
+    PanelSpec(
+        "layer",
+        "Layer",
+        lambda _, panels: panels["network"].details,
+        Area.LeftDockWidgetArea,
+        exports=False,
+        scroll=True,
+    ),
 )
+#: The panels along the bottom, tabbed: one of them at a time gets the room (a lesson names
+#: the one it is about).
+FOCUS_PANELS = ("loss", "gradients", "dead_units", "histograms", "runs")
 PANEL_NAMES = tuple(spec.name for spec in PANELS)
 
 
@@ -75,7 +92,7 @@ def make_panels(hub: QObject) -> dict[str, QWidget]:
     """Every panel of the table, by name, fed by `hub`'s snapshots."""
     panels = {}
     for spec in PANELS:
-        panel = spec.make(hub)
+        panel = spec.make(hub, panels)
         panel.setObjectName(f"{spec.name}-panel")
         if isinstance(panel, Panel):
             panel.name, panel.title = spec.name, spec.title
@@ -84,9 +101,13 @@ def make_panels(hub: QObject) -> dict[str, QWidget]:
 
 
 def make_docks(window: QMainWindow, panels: dict[str, QWidget]) -> dict[str, QDockWidget]:
-    """A dock for every panel with an area, in the window, arranged as a new user first sees
-    them: data and lesson tabbed on the left, output over loss on the right, gradients, dead
-    units and histograms/compare runs along the bottom."""
+    """A dock for every panel with an area, arranged as a new user first sees them, for a
+    1280×720 projector first: lesson, data, training and layer tabbed in a column on the
+    left; the network in the middle with the output plane beside it; the loss, gradients,
+    dead units, histograms and compare runs tabbed along the bottom, one at a time."""
+    window.setCorner(Qt.Corner.TopLeftCorner, Area.LeftDockWidgetArea)
+    window.setCorner(Qt.Corner.BottomLeftCorner, Area.LeftDockWidgetArea)
+    window.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
     docks = {}
     for spec in PANELS:
         if spec.area is None:
@@ -95,31 +116,44 @@ def make_docks(window: QMainWindow, panels: dict[str, QWidget]) -> dict[str, QDo
         if spec.scroll:
             area = theme.scrolled(widget)
             area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            area.setMinimumWidth(widget.sizeHint().width() + 16)
             widget = area
         dock = QDockWidget(spec.title, window)
         dock.setObjectName(f"{spec.name}-dock")
         dock.setWidget(widget)
         window.addDockWidget(spec.area, dock)
         docks[spec.name] = dock
-    window.splitDockWidget(docks["output"], docks["loss"], Qt.Orientation.Vertical)
-    window.splitDockWidget(docks["gradients"], docks["dead_units"], Qt.Orientation.Horizontal)
-    window.splitDockWidget(docks["dead_units"], docks["histograms"], Qt.Orientation.Horizontal)
-    window.tabifyDockWidget(docks["histograms"], docks["runs"])
-    window.tabifyDockWidget(docks["dataset"], docks["lesson"])
-    docks["histograms"].raise_()
-    docks["dataset"].raise_()
-    window.resizeDocks([docks["dataset"]], [300], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks["output"]], [540], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks["gradients"]], [300], Qt.Orientation.Vertical)
-    window.resizeDocks(
-        [docks["gradients"], docks["dead_units"], docks["histograms"]],
-        [620, 480, 500],
-        Qt.Orientation.Horizontal,
-    )
-    window.resizeDocks([docks["output"], docks["loss"]], [330, 370], Qt.Orientation.Vertical)
+    for group in (FOCUS_PANELS, ("lesson", "dataset", "settings", "layer")):
+        for name in group[1:]:
+            window.tabifyDockWidget(docks[group[0]], docks[name])
+        for name in group:
+            _title_only_when_floating(docks[name])
+    _title_only_when_floating(docks["output"])  # its plot's title says what it is
+    docks["loss"].raise_()
+    docks["lesson"].raise_()
     for name, dock in docks.items():
         panel = panels[name]
         if isinstance(panel, Panel):  # raised from behind another tab: draw what it missed
             dock.visibilityChanged.connect(lambda visible, p=panel: visible and p.refresh())
     return docks
+
+
+def _title_only_when_floating(dock: QDockWidget):
+    """A tabbed dock's tab already says its name: its title bar would only take a line of a
+    projector's height. Floating, it gets the bar back (to be moved and closed)."""
+
+    def follow(floating):
+        dock.setTitleBarWidget(None if floating else QWidget())
+
+    dock.topLevelChanged.connect(follow)
+    follow(False)
+
+
+def arrange(window: QMainWindow, docks: dict[str, QDockWidget], width: int, height: int):
+    """Share a `width`×`height` window out: the output plane square and at least 40% of the
+    window's height, the left column about a quarter of the width, the bottom panels the
+    rest of the height."""
+    left = int(min(max(0.23 * width, 270), 420))
+    side = int(0.4 * height) + 48  # the plane's data area and its axes
+    window.resizeDocks([docks["lesson"]], [left], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["output"]], [side + 8], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["output"]], [side + 36], Qt.Orientation.Vertical)

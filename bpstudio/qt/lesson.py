@@ -121,6 +121,8 @@ class Banner(QFrame):
         row.addWidget(self.text, 1)
         for button in buttons:
             row.addWidget(button)
+        #: Turns the layers' Keras names in a message into their names on screen.
+        self.rename = lambda text: text
         self.hide()
 
 
@@ -166,8 +168,8 @@ class DiagnosisBanner(Banner):
             )
         more = f" (and {len(shown) - 1} more)" if len(shown) > 1 else ""
         text = (
-            f"<b>{_escape(finding.title)}{more}.</b> {_escape(finding.message)} "
-            f"<i>Try:</i> {_escape(finding.advice)}{link}"
+            f"<b>{_escape(finding.title)}{more}.</b> {_escape(self.rename(finding.message))} "
+            f"<i>Try:</i> {_escape(self.rename(finding.advice))}{link}"
         )
         now = time.monotonic()
         if text != self.text.text() and (
@@ -220,8 +222,9 @@ class FailureBanner(Banner):
                 self.hide()
             return
         self.text.setText(
-            f"<b>Training stopped at step {failure['step']}</b>: {_escape(failure['what'])} "
-            f"(first seen in layer <b>{failure['layer']}</b>). The weights or gradients "
+            f"<b>Training stopped at step {failure['step']}</b>: "
+            f"{_escape(self.rename(failure['what']))} (first seen in "
+            f"<b>{_escape(self.rename(str(failure['layer'])))}</b>). The weights or gradients "
             f"overflowed: try a lower learning rate, gradient clipping or batch normalization."
         )
         self.rollback_button.setText(f"Roll back to step {failure['rollback_step']}")

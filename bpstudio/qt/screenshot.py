@@ -9,14 +9,14 @@ import tempfile
 from pathlib import Path
 
 from bpstudio.qt.layout import PANEL_NAMES
-from bpstudio.viewmodel.layout import WINDOW_SIZE
+from bpstudio.viewmodel.layout import SCREENSHOT_SIZE
 
 #: What `bpstudio screenshot --panel` can picture: every panel of the window's table.
 PANELS = PANEL_NAMES
 
 
 def render(
-    project, out, epochs=0, size=WINDOW_SIZE, panel=None, quiet=True, fix=None, prepare=None
+    project, out, epochs=0, size=SCREENSHOT_SIZE, panel=None, quiet=True, fix=None, prepare=None
 ):
     """Train `project` for `epochs` epochs headless, then save a PNG of the window (or a
     panel) at `size`. With `fix` (a lesson's fix, counted from 1), train the lesson as given,

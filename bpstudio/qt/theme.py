@@ -15,7 +15,9 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QGuiApplication,
+    QIcon,
     QPainter,
+    QPixmap,
     QTextCharFormat,
     QTextLayout,
     QTextOption,
@@ -89,22 +91,39 @@ def diverging() -> pg.ColorMap:
     return pg.ColorMap([0.0, 0.5, 1.0], [CLASS_COLORS[0], MIDDLE, CLASS_COLORS[1]])
 
 
+def shading() -> pg.ColorMap:
+    """The output plane's background: the class colours mixed with white, light enough that
+    the points (in the full colours) stay visible on their own class's region."""
+    light = [mix(c, 0.45) for c in (CLASS_COLORS[0], MIDDLE, CLASS_COLORS[1])]
+    return pg.ColorMap([0.0, 0.5, 1.0], light)
+
+
+def mix(color: str, amount: float) -> tuple[int, int, int]:
+    """`color` mixed with white: amount 1 is the colour itself, 0 is white."""
+    c = QColor(color)
+    return tuple(int(255 + (v - 255) * amount) for v in (c.red(), c.green(), c.blue()))
+
+
 def dead_map() -> pg.ColorMap:
     """White for a unit active on every input, dark red for one active on none."""
     return pg.ColorMap([0.0, 0.6, 1.0], [(255, 255, 255), (253, 174, 97), (165, 0, 38)])
 
 
-def legend(plot: pg.PlotItem, corner="top-right") -> pg.LegendItem:
-    """A legend on a white card in a corner, so it stays readable over the curves."""
-    offset = {"top-right": (-8, 8), "bottom-right": (-8, -8), "top-left": (8, 8)}[corner]
-    item = plot.addLegend(
-        offset=offset,
-        brush=pg.mkBrush(255, 255, 255, 215),
-        pen=pg.mkPen("#dadce0"),
-        labelTextSize=f"{FONT_PT}pt",
-        verSpacing=-4,
+def keyed_title(plot: pg.PlotItem, title: str, entries=(), mark="━━"):
+    """The plot's title with its key beside it: a swatch in each curve's colour and its name
+    (a legend inside the plot would sit on the curves). `entries`: (name, colour)."""
+    key = "".join(
+        f"&nbsp;&nbsp;<span style='color:{color}; font-weight:bold'>{mark}</span>&nbsp;{name}"
+        for name, color in entries
     )
-    return item
+    plot.setTitle(f"<span style='font-size:{FONT_PT + 1}pt'>{title}</span>{key}")
+
+
+def swatch(color: str, size: int = 14) -> QIcon:
+    """A square of `color`: the key of a curve in a list."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
 
 
 def style_plot(plot: pg.PlotItem, title: str, x: str = "", y: str = ""):
@@ -185,6 +204,7 @@ class StatusLabel(QWidget):
         self._text = ""
         self._plain, self._formats = "", []
         self._layout = None  # laid out again when the text or the width changes
+        self.cut = False  # the text did not fit when last laid out
         self._alignment = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -235,7 +255,8 @@ class StatusLabel(QWidget):
             layout.endLayout()
             self._layout = (layout, height)
             # Cut off by the panel's edge or its last line: the whole text on hovering.
-            cut = needed > width or height > self.height()
+            cut = needed > width or height > self.height() + 0.5
+            self.cut = cut
             tip = self._plain if cut else ""
             if tip != self.toolTip():  # the info strip is laid out on every frame
                 self.setToolTip(tip)

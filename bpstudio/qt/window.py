@@ -34,11 +34,11 @@ from bpstudio.qt.controllers.files import FilesController, first_lesson, shipped
 from bpstudio.qt.controllers.training import SPEEDS, TrainingController
 from bpstudio.qt.feedback import Feedback
 from bpstudio.qt.inspector import BackpropInspectorDialog
-from bpstudio.qt.layout import LAYOUT_VERSION, make_docks, make_panels
+from bpstudio.qt.layout import LAYOUT_VERSION, arrange, make_docks, make_panels
 from bpstudio.qt.lesson import DiagnosisBanner, FailureBanner
 from bpstudio.qt.session import SnapshotHub
 from bpstudio.viewmodel.document import Document
-from bpstudio.viewmodel.layout import WINDOW_SIZE
+from bpstudio.viewmodel.layout import MINIMUM_SIZE, WINDOW_SIZE, size_class
 
 
 class StudioWindow(QMainWindow):
@@ -120,8 +120,9 @@ class StudioWindow(QMainWindow):
         self._build_toolbar()
         self._connect()
         self.statusBar().showMessage("Ready", 3000)
-        self.resize(*WINDOW_SIZE)
+        self.setMinimumSize(*MINIMUM_SIZE)
         self._default_state = self.saveState(LAYOUT_VERSION)
+        self._arranged = False  # the default arrangement is made for the size first shown
         self._restore_layout()
         self.open_project(project if project is not None else first_lesson(), path)
 
@@ -139,6 +140,8 @@ class StudioWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         for widget in (self.failure_banner, self.diagnosis, self.description):
             layout.addWidget(widget)
+        for banner in (self.failure_banner, self.diagnosis):
+            banner.rename = self.network_panel.on_screen
         layout.addWidget(self.network_panel, 1)
         self.setCentralWidget(central)
 
@@ -163,7 +166,7 @@ class StudioWindow(QMainWindow):
         tools.addWidget(self.speed_label)
         tools.addSeparator()
         self.info = theme.StatusLabel(1)
-        self.info.setMinimumWidth(560)
+        self.info.setMinimumWidth(320)  # it takes the rest of the toolbar
         self.info.setObjectName("info-strip")
         self.info.setStyleSheet("#info-strip { font-size: 11pt; padding-left: 8px; }")
         tools.addWidget(self.info)
@@ -186,6 +189,10 @@ class StudioWindow(QMainWindow):
         panels["settings"].rejected.connect(self.feedback.status)
         panels["settings"].seed_requested.connect(self._on_seed_requested)
         edits.fix_started.connect(self._on_fix_started)
+        self.network_panel.canvas.unit_pointed.connect(panels["output"].show_unit)
+        self.network_panel.canvas.layer_selected.connect(
+            lambda index: index is not None and self.docks["layer"].raise_()
+        )
         edits.data_refused.connect(self._show_recipe)
         document.opened.connect(self._on_opened)
         document.path_changed.connect(self._update_title)
@@ -237,6 +244,7 @@ class StudioWindow(QMainWindow):
         self.panels["lesson"].show_project(project)
         if project.lesson:
             self.docks["lesson"].raise_()
+            self.show_panel(project.lesson.get("focus", ""))  # what the lesson is about
         self.panels["runs"].set_runs(
             [r for r in project.runs if r.history is not trainer.history], project.data_identity()
         )
@@ -248,13 +256,13 @@ class StudioWindow(QMainWindow):
             self.feedback.status(f"{project.name}: {project.note}", 10000)
 
     def _show_description(self, *_):
+        """The project's name and description over the network (a lesson says its own in
+        the lesson panel, and the room is the canvas's)."""
         project = self.document.project
+        self.description.setVisible(not project.lesson)
         text = f"<b>{html.escape(project.name, quote=False)}</b>"
-        if project.description and not project.lesson:  # a lesson's text is in its panel
+        if project.description:
             text += f" — {html.escape(project.description, quote=False)}"
-        question = (project.lesson or {}).get("question")
-        if question:
-            text += f"<br><i>Predict, then run:</i> {html.escape(question, quote=False)}"
         self.description.setText(text)
 
     def _show_recipe(self):
@@ -270,7 +278,7 @@ class StudioWindow(QMainWindow):
         minutes, seconds = divmod(int(s.elapsed), 60)
         self.info.setText(
             f"Epoch <b>{s.epoch}</b> · Step <b>{s.step:,}</b> · "
-            f"<b>{s.steps_per_second:,.0f}</b> steps/s · learning rate "
+            f"<b>{s.steps_per_second:,.0f}</b> steps/s · rate "
             f"<b>{s.hyperparameters['learning_rate']:g}</b> · {minutes:02d}:{seconds:02d}"
         )
         if self.session is not None:
@@ -310,7 +318,13 @@ class StudioWindow(QMainWindow):
 
     def _on_fix_started(self, measure):
         self.panels["runs"].show_measure(measure)
-        self.docks["runs"].raise_()
+        self.show_panel("runs")
+
+    def show_panel(self, name: str):
+        """Bring the panel called `name` in front (its dock shown and its tab raised)."""
+        if name in self.docks and not self.classroom.hides(name):
+            self.docks[name].show()
+            self.docks[name].raise_()
 
     def open_inspector(self):
         """The backprop inspector for the network as it is now (training pauses)."""
@@ -326,14 +340,33 @@ class StudioWindow(QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.show()
+        arrange(self, self.docks, self.width(), self.height())
 
     def _restore_layout(self):
+        """The remembered geometry, clamped to the screen the window opens on, and the
+        user's arrangement of the panels for this size of screen (a projector's layout is
+        not a desktop's)."""
         geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)  # an older layout is ignored
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*WINDOW_SIZE)
+        screen = self.screen().availableGeometry()
+        size = self.size().boundedTo(screen.size()).expandedTo(self.minimumSize())
+        self.resize(size)
+        frame = self.frameGeometry()
+        if not screen.contains(frame):
+            self.move(
+                min(max(frame.x(), screen.x()), screen.right() - frame.width() + 1),
+                min(max(frame.y(), screen.y()), screen.bottom() - frame.height() + 1),
+            )
+        state = self.settings.value(f"window/state/{size_class(self.width(), self.height())}")
+        # An older layout (another LAYOUT_VERSION) is refused: the default one is made.
+        self._arranged = state is not None and self.restoreState(state, LAYOUT_VERSION)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._arranged:
+            self._arranged = True
+            arrange(self, self.docks, self.width(), self.height())
 
     def about(self):
         QMessageBox.about(
@@ -359,7 +392,10 @@ class StudioWindow(QMainWindow):
             return
         self.classroom.show_hidden_docks()  # the user's own layout, not the class's
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue(
+            f"window/state/{size_class(self.width(), self.height())}",
+            self.saveState(LAYOUT_VERSION),
+        )
         if self.inspector is not None:
             self.inspector.close()
             self.inspector = None

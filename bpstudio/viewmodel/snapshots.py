@@ -18,7 +18,9 @@ from bpstudio.analysis.diagnostics import Flow, activation_names, diagnose, grad
 from bpstudio.core import Dense, meter
 from bpstudio.core.callbacks import Callback
 from bpstudio.core.meter import GRAD_NORM
+from bpstudio.data.datasets import FEATURES
 from bpstudio.training.history import EPOCH_COLUMNS
+from bpstudio.viewmodel.names import layer_labels
 
 #: The 2-D data sets live in [-6, 6] x [-6, 6], as in TensorFlow Playground.
 DOMAIN = 6.0
@@ -96,11 +98,20 @@ class Snapshot:
     #: kernel-gradient column on the last step.
     unit_grids: tuple | None = None
     unit_grads: tuple | None = None
+    #: 2-D data: every input feature over the input plane, {name: (UNIT_GRID, UNIT_GRID)}
+    #: (the same arrays in every snapshot: they never change).
+    feature_grids: dict | None = None
+    #: Each layer's name on screen ("Hidden 1") by its name in the network ("dense").
+    labels: dict | None = None
     #: Published when training came to rest (paused, a step done): every view must show it.
     final: bool = False
     #: For networks too big to copy: per Dense layer, the kernel's mean over each of
     #: min(BLOCKS, inputs) x min(BLOCKS, units) blocks (see block_means).
     weight_blocks: tuple | None = None
+
+    def label(self, name: str) -> str:
+        """What the screen calls the layer named `name`."""
+        return (self.labels or {}).get(name, name)
 
     def step_column(self, name) -> np.ndarray:
         return self.step_values[:, self.step_columns.index(name)]
@@ -122,7 +133,7 @@ class SnapshotMaker:
         rng = np.random.default_rng(0)
         n = min(PROBE_SAMPLES, len(trainer.X))
         self.probe = trainer.X[np.sort(rng.choice(len(trainer.X), n, replace=False))]
-        self.grid_inputs = self.unit_grid_inputs = None
+        self.grid_inputs = self.unit_grid_inputs = self.feature_grids = None
         if ds.points_train is not None:
             axis = np.linspace(-DOMAIN, DOMAIN, GRID)
             gx, gy = np.meshgrid(axis, axis)
@@ -130,6 +141,14 @@ class SnapshotMaker:
             axis = np.linspace(-DOMAIN, DOMAIN, UNIT_GRID)
             gx, gy = np.meshgrid(axis, axis)
             self.unit_grid_inputs = ds.transform(np.column_stack([gx.ravel(), gy.ravel()]))
+            # Each feature scaled to -1…1 over the plane, as its picture is drawn.
+            self.feature_grids = {}
+            for name, feature in FEATURES.items():
+                grid = feature(gx, gy)
+                top = np.abs(grid).max()
+                grid = grid / top if top > 0 else grid
+                grid.setflags(write=False)
+                self.feature_grids[name] = grid
         self.restart()
 
     def restart(self):
@@ -222,6 +241,8 @@ class SnapshotMaker:
             findings=tuple(diagnose(t.history, self._activations)),
             flow=gradient_flow_of(t.history),
             unit_grids=slow["unit_grids"],
+            feature_grids=self.feature_grids,
+            labels=self._labels(),
             unit_grads=unit_grads,
             weight_blocks=blocks,
             final=final,
@@ -250,6 +271,14 @@ class SnapshotMaker:
                 shape = (-1, UNIT_GRID, UNIT_GRID)
                 parts["unit_grids"] = tuple(layer.A.T.reshape(shape).copy() for layer in dense)
         return parts
+
+    def _labels(self) -> dict:
+        configs = [layer.get_config() for layer in self.trainer.net.layers]
+        key = tuple(c["name"] for c in configs)
+        if getattr(self, "_labels_for", None) != key:  # the network changed
+            self._labels_for = key
+            self._label_map = dict(zip(key, layer_labels(configs)))
+        return self._label_map
 
     def _probe_forward(self):
         self.trainer.net.forward(self.probe, training=False)

@@ -26,7 +26,7 @@ def test_adding_a_unit_keeps_what_it_can_and_says_what_started_again(qtbot, make
     window.network_panel.canvas.button_clicked(0, "+")  # "+" above the first hidden layer
     assert units(window) == [5, 2, 1]
     message = window.statusBar().currentMessage()
-    assert "dense: 5 units" in message and "starting again: dense, dense_1" in message
+    assert "Hidden 1: 5 units" in message and "starting again: Hidden 1, Hidden 2" in message
     weights = window.session.trainer.net.get_weights()
     np.testing.assert_array_equal(weights["dense_2/kernel"], trained["dense_2/kernel"])
     assert weights["dense/kernel"].shape == (2, 5)
@@ -37,14 +37,14 @@ def test_adding_a_unit_keeps_what_it_can_and_says_what_started_again(qtbot, make
     assert units(window) == [4, 2, 1]
     window.actions["redo"].trigger()
     assert units(window) == [5, 2, 1]
-    assert window.edits.undo_stack.undoText() == "dense: 5 units"
+    assert window.edits.undo_stack.undoText() == "Hidden 1: 5 units"
 
 
 def test_palette_inspector_and_shortcuts(qtbot, make_window):
     window = make_window()
     builder = window.network_panel
     builder.canvas.select(0)
-    assert builder.inspector.units.value() == 4 and builder.inspector.title() == "Layer: dense"
+    assert builder.inspector.units.value() == 4 and builder.inspector.title() == "Layer: Hidden 1"
     # The palette adds after the selected layer.
     dropout = next(b for b in builder.palette if b.kind == "Dropout")
     qtbot.mouseClick(dropout, Qt.MouseButton.LeftButton)
@@ -122,7 +122,9 @@ def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_windo
     dense = next(c for c in canvas.columns if c.title == "dense")
     canvas.unit_hovered(dense, 2)
     assert canvas.preview.isVisible() and canvas.preview.pixmap is not None
-    assert canvas.preview.caption.startswith("dense unit 3") and "∂L/∂w" in canvas.preview.caption
+    assert (
+        canvas.preview.caption.startswith("Hidden 1, unit 3") and "∂L/∂w" in canvas.preview.caption
+    )
     # The edge from input x2 to dense unit 4, found where it is drawn.
     a = canvas.columns[0].sources[1]
     b = dense.positions[3]

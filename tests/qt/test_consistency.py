@@ -27,13 +27,13 @@ def contradictions(window, s) -> list[str]:
         counts = {
             name: (int(k), int(n))
             for name, k, n in re.findall(
-                r"(\w+): (\d+)/(\d+) dead", dead_panel.summary.plain_text()
+                r"(\w[\w ]*): (\d+)/(\d+) dead", dead_panel.summary.plain_text()
             )
         }
         for finding in s.findings:
             if finding.kind == "dead_units":
                 share = int(re.match(r"(\d+)%", finding.message)[1])
-                k, n = counts[finding.layer]
+                k, n = counts[s.label(finding.layer)]
                 if round(100 * k / n) != share:
                     problems.append(f"banner: {finding.message!r}; panel: {k}/{n} dead")
     banner = window.diagnosis

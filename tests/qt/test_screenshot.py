@@ -80,8 +80,8 @@ def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
     dead = [int(np.count_nonzero(d)) for d in trainer.net.dead_units()]
     assert dead[-1] == 8  # the lesson's point: a whole layer dies
     expected = " · ".join(
-        f"{layer.name}: {n}/{layer.output_dim} dead"
-        for layer, n in zip(trainer.net.relu_layers, dead)
+        f"Hidden {i}: {n}/{layer.output_dim} dead"
+        for i, (layer, n) in enumerate(zip(trainer.net.relu_layers, dead), start=1)
     )
     assert seen["dead"].startswith(expected)
     assert seen["canvas step"] == trainer.step_count

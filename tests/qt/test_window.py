@@ -27,14 +27,17 @@ def dense(units, activation, **kw):
     return {"class": "Dense", "units": units, "activation": activation, **kw}
 
 
-def test_opens_on_the_first_lesson(make_window):
+def test_opens_on_the_first_lesson(qtbot, make_window):
     window = make_window()
+    assert window.docks["loss"].visibleRegion().isEmpty() is False  # the lesson's focus
+    window.show_panel("gradients")
+    qtbot.waitUntil(lambda: window.panels["gradients"].shown is not None)
     # No step yet: no gradient bars (a bar on the floor would read as a vanishing gradient).
     assert not window.panels["gradients"].bars.opts["height"].any()
     assert not window.panels["gradients"].bars.isVisible()  # not even their outlines
     assert "Lesson 1" in window.windowTitle() or "Lesson 1" in window.description.text()
     assert window.last_snapshot.step == 0
-    assert "Predict, then run" in window.description.text()
+    assert "Predict, then run" in window.panels["lesson"].question.text()
 
 
 def test_step_and_step_epoch_and_what_the_panels_received(qtbot, make_window):
@@ -53,6 +56,8 @@ def test_step_and_step_epoch_and_what_the_panels_received(qtbot, make_window):
     x, y = window.panels["loss"].batch_curve.getData()
     assert len(x) == 25 and y[-1] == pytest.approx(trainer.history.steps.last()["loss"])
     # The gradient bars are the last step's gradient norms on a log scale.
+    window.show_panel("gradients")
+    qtbot.waitUntil(lambda: window.panels["gradients"].shown is s)
     heights = window.panels["gradients"].bars.opts["height"]
     np.testing.assert_allclose(heights + FLOOR, np.log10(s.grad_norms))
     assert window.panels["gradients"].bars.isVisible()
@@ -100,7 +105,7 @@ def test_learning_rate_changed_mid_run_takes_effect_and_leaves_a_marker(qtbot, m
     assert text == "learning_rate 0.03 → 0.1" and 50 < step <= trainer.step_count
     marker = window.panels["loss"].markers[0]
     assert marker.isVisible() and marker.value() == step
-    assert "learning rate <b>0.1</b>" in window.info.text()
+    assert "rate <b>0.1</b>" in window.info.text()
 
 
 def test_a_bad_typed_value_is_refused_and_changes_nothing(qtbot, make_window):
@@ -163,7 +168,7 @@ def test_exploding_run_shows_the_banner_and_rolls_back(qtbot, make_window):
     window.actions["play"].trigger()
     qtbot.waitUntil(lambda: window.failure_banner.isVisible(), timeout=15000)
     text = window.failure_banner.text.text()
-    assert "Training stopped at step 270" in text and "dense_2" in text
+    assert "Training stopped at step 270" in text and "Output" in text  # the layer's name
     assert "lower learning rate" in text
     assert window.actions["play"].text() == "Play"
     window.failure_banner.rollback_lower_button.click()
@@ -182,16 +187,18 @@ def test_dead_units_panel_shows_what_the_trainer_measured(qtbot, make_window):
         layers=[dense(8, "relu"), dense(6, "relu"), dense(1, "sigmoid")],
     )
     window = make_window(project)
+    window.show_panel("dead_units")
     window.actions["epoch"].trigger()
     wait_idle(qtbot, window)
     s = window.last_snapshot
+    qtbot.waitUntil(lambda: window.panels["dead_units"].shown is s)
     assert s.relu_layers == ("dense", "dense_1")
     image = window.panels["dead_units"].map.image
     np.testing.assert_allclose(image[:8, 0], s.inactive[0])
     np.testing.assert_allclose(image[:6, 1], s.inactive[1])
     assert np.isnan(image[6:, 1]).all()
     dead = [int(np.count_nonzero(v >= 1)) for v in s.inactive]
-    assert f"dense: <b>{dead[0]}/8</b> dead" in window.panels["dead_units"].summary.text()
+    assert f"Hidden 1: <b>{dead[0]}/8</b> dead" in window.panels["dead_units"].summary.text()
 
 
 def test_switching_the_data_rebuilds_the_output_layer(qtbot, make_window):
@@ -265,14 +272,23 @@ def test_layout_and_recent_files_are_remembered(qtbot, make_window, settings, tm
     assert again.docks["histograms"].isVisible()
 
 
-def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, make_window, settings):
+def test_the_arrangement_is_remembered_per_size_of_screen(qtbot, make_window, settings):
+    from bpstudio.viewmodel.layout import size_class
+
     window = make_window()
+    key = f"window/state/{size_class(window.width(), window.height())}"
     window.docks["histograms"].hide()
     window.document.modified = False
     window.close()
-    settings.setValue("window/state", window.saveState(1))  # as version 1 saved it
-    again = make_window()
-    assert again.docks["histograms"].isVisible()  # the default layout, not the old one
+    again = make_window()  # the user's own arrangement, and the lesson does not undo it
+    assert not again.docks["histograms"].toggleViewAction().isChecked()
+    assert settings.value("window/state/large") is None  # another size keeps its own
+    again.document.modified = False
+    again.close()
+    settings.setValue(key, window.saveState(1))  # as version 1 saved it
+    third = make_window()
+    # An older version's layout is not restored: the default one is made.
+    assert third.docks["histograms"].toggleViewAction().isChecked()
 
 
 def test_keyboard_shortcuts(qtbot, make_window):
@@ -351,6 +367,7 @@ def test_resizing_a_relu_layer_restarts_its_dead_unit_timeline(qtbot, make_windo
         optimizer={"name": "sgd", "learning_rate": 0.1},
     )
     window = make_window(project)
+    window.show_panel("dead_units")
     window.actions["step"].trigger()
     wait_idle(qtbot, window)
     window.network_panel.canvas.button_clicked(0, "+")  # 4 -> 5 units, same layer name
@@ -531,6 +548,9 @@ def test_a_trained_project_reopens_as_it_was_shown(qtbot, make_window, tmp_path)
 
     def shown():
         s = window.last_snapshot
+        for name in ("loss", "gradients"):  # tabbed together: each drawn when it is raised
+            window.show_panel(name)
+            qtbot.waitUntil(lambda n=name: window.panels[n].shown is s)
         return {
             "loss": [np.asarray(a) for a in window.panels["loss"].train_curve.getData()],
             "test": [np.asarray(a) for a in window.panels["loss"].test_curve.getData()],

@@ -85,6 +85,10 @@ class ClassroomController(QObject):
         self.feedback.status(f"{LOCKS[lock]}: {NOTE.lower()}", 5000)
         return False
 
+    def hides(self, name: str) -> bool:
+        """Whether classroom mode hides the panel called `name`."""
+        return name in self._hidden
+
     def show_hidden_docks(self):
         """Show what classroom mode hid (before the window saves the user's own layout)."""
         for name in self._hidden:

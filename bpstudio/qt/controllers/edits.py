@@ -23,6 +23,7 @@ from bpstudio.qt.dialogs import CsvImportDialog
 from bpstudio.qt.feedback import Feedback
 from bpstudio.training.trainer import MAX_WEIGHT
 from bpstudio.viewmodel.document import Document
+from bpstudio.viewmodel.names import label_of
 
 
 class EditsController(QObject):
@@ -102,7 +103,9 @@ class EditsController(QObject):
             self.feedback.status(f"{description}: {exc}")
             return False
         if done:
-            self.feedback.status(f"{description}: {describe_reset(reset)}", 10000)
+            layers = self.document.project.layers
+            shown = [label_of(layers, name) for name in reset]
+            self.feedback.status(f"{description}: {describe_reset(shown)}", 10000)
         return done
 
     def edit_weight(self, layer, row, column, weight):

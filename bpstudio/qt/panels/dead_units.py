@@ -92,7 +92,8 @@ class DeadUnitsPanel(Panel):
             self._history = {name: deque(maxlen=TIMELINE) for name in s.relu_layers}
             self.layer_choice.blockSignals(True)
             self.layer_choice.clear()
-            self.layer_choice.addItems(s.relu_layers)
+            for layer in s.relu_layers:
+                self.layer_choice.addItem(s.label(layer), layer)
             self.layer_choice.blockSignals(False)
         for name, inactive in zip(s.relu_layers, s.inactive):
             history = self._history[name]
@@ -120,8 +121,9 @@ class DeadUnitsPanel(Panel):
             grid[: len(values), col] = values
         self.map.setImage(grid, levels=(0, 1), autoLevels=False)
         self.map.setRect(-0.5, -0.5, len(s.inactive), height)
-        if self.layer_axis.names != s.relu_layers or self._height != height:
-            self.layer_axis.names = s.relu_layers
+        labels = tuple(s.label(n) for n in s.relu_layers)
+        if self.layer_axis.names != labels or self._height != height:
+            self.layer_axis.names = labels
             self._height = height
             self.map_plot.setXRange(-0.5, len(s.inactive) - 0.5, padding=0.05)
             self.map_plot.setYRange(-0.5, height - 0.5, padding=0.02)
@@ -139,11 +141,11 @@ class DeadUnitsPanel(Panel):
         else:
             self.dead_marks.clear()
         parts = [
-            f"{name}: <b>{int(np.count_nonzero(dead))}/{len(dead)}</b> dead"
+            f"{s.label(name)}: <b>{int(np.count_nonzero(dead))}/{len(dead)}</b> dead"
             for name, dead in zip(s.relu_layers, s.dead)
         ]
         self.summary.setText(" · ".join(parts) + " (dead: inactive on every recent input)")
-        name = self.layer_choice.currentText()
+        name = self.layer_choice.currentData()
         history = self._history.get(name)
         if history:
             picture = np.array(history).T  # units x time

@@ -84,7 +84,7 @@ class GradientsPanel(Panel):
     def plot_items(self):
         return [self.curves_plot, self.bars_plot]
 
-    def _layers_changed(self, names):
+    def _layers_changed(self, names, labels):
         for curve in self.curves:
             self.curves_plot.removeItem(curve)
         colors = theme.layer_colors(len(names))
@@ -94,13 +94,14 @@ class GradientsPanel(Panel):
             theme.long_history(curve)
             self.curves.append(curve)
         self.bars.setOpts(brushes=[pg.mkBrush(c) for c in colors])
-        self.layer_axis.names = names
+        self._names = names
+        self.layer_axis.names = labels
         self.bars_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
 
     def _on_snapshot_ready(self, s):
         names = s.kernel_layers
-        if names != self.layer_axis.names:
-            self._layers_changed(names)
+        if names != getattr(self, "_names", None):
+            self._layers_changed(names, tuple(s.label(n) for n in names))
         steps = s.step_steps
         floor = 10.0**FLOOR  # a gradient of exactly 0 is drawn on the floor of the axis
         drawn = []

@@ -31,7 +31,9 @@ class HistogramsPanel(Panel):
             brush=theme.rgba(theme.TRAIN, 110),
             pen=pg.mkPen(theme.TRAIN, width=1.5),
         )
-        theme.legend(self.weight_plot)
+        theme.keyed_title(
+            self.weight_plot, "Weights", (("at the start", theme.GREY), ("now", theme.TEST))
+        )
         self.start_curve = self.weight_plot.plot(
             stepMode="center",
             fillLevel=0,
@@ -74,9 +76,10 @@ class HistogramsPanel(Panel):
             self._layers = s.activation_layers
             self.layer_choice.blockSignals(True)
             self.layer_choice.clear()
-            self.layer_choice.addItems(s.activation_layers)
+            for layer in s.activation_layers:
+                self.layer_choice.addItem(s.label(layer), layer)
             self.layer_choice.blockSignals(False)
-        name = self.layer_choice.currentText()
+        name = self.layer_choice.currentData()
         if name not in s.activation_layers:
             return
         counts, edges = s.activation_hist[s.activation_layers.index(name)]

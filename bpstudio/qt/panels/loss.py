@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -17,11 +19,13 @@ class LossPanel(Panel):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 2)
-        self.loss_plot = theme.style_plot(self.graphics.addPlot(row=0, col=0), "Loss", y="loss")
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        self.loss_plot = theme.style_plot(
+            self.graphics.addPlot(row=0, col=0), "Loss", x="step", y="loss"
+        )
         self.acc_plot = theme.style_plot(
-            self.graphics.addPlot(row=1, col=0), "Accuracy", x="step", y="accuracy"
+            self.graphics.addPlot(row=0, col=1), "Accuracy", x="step", y="accuracy"
         )
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.enableAutoRange(enable=False)
@@ -30,7 +34,11 @@ class LossPanel(Panel):
         self.y_range = theme.StickyRange(self.loss_plot, "y")
         self._drawn_epochs = None
         self._drawn_events = None
-        theme.legend(self.loss_plot)
+        theme.keyed_title(
+            self.loss_plot,
+            "Loss",
+            (("train", theme.TRAIN), ("test", theme.TEST), ("batch", theme.PALE_GREY)),
+        )
         self.batch_curve = self.loss_plot.plot(
             pen=pg.mkPen(theme.PALE_GREY, width=1), name="batch loss"
         )
@@ -38,7 +46,7 @@ class LossPanel(Panel):
             pen=pg.mkPen(theme.TRAIN, width=2), name="train loss"
         )
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test loss")
-        theme.legend(self.acc_plot, "bottom-right")
+        theme.keyed_title(self.acc_plot, "Accuracy", (("train", theme.TRAIN), ("test", theme.TEST)))
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TRAIN, width=2), name="train")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test")
         for curve in (
@@ -56,7 +64,7 @@ class LossPanel(Panel):
             "improvements and sudden jumps are easier to see."
         )
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
-        self.summary = theme.StatusLabel(1)
+        self.summary = theme.StatusLabel(2)
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.log_scale)
@@ -100,9 +108,13 @@ class LossPanel(Panel):
             text = f"epoch {s.epoch}: train loss <b>{train:.4g}</b>, test loss <b>{test:.4g}</b>"
             if s.classification:
                 text += f", test accuracy <b>{s.epoch_values[-1, 5]:.1%}</b>"
-            self.summary.setText(text)
         else:
-            self.summary.setText("The curves appear after the first epoch.")
+            text = "The curves appear after the first epoch."
+        events = [e for e in s.events if not e[1].startswith("not applied")][-MAX_MARKERS:]
+        if events:
+            step, what = events[-1]
+            text += f"\u2028Marker {len(events)}, step {step:,}: {html.escape(what, quote=False)}"
+        self.summary.setText(text)
 
     def _place_markers(self, events):
         events = [e for e in events if not e[1].startswith("not applied")][-MAX_MARKERS:]
@@ -117,7 +129,9 @@ class LossPanel(Panel):
             self.markers.append(line)
         for line, (step, text) in zip(self.markers, events):
             line.setPos(step)
-            line.label.setFormat(text if len(text) < 40 else text[:38] + "…")
+            # A number on the line (words there would sit on the curves and be cut at the
+            # plot's edge); the words in the summary above and in the tooltip.
+            line.label.setFormat(str(self.markers.index(line) + 1))
             line.setToolTip(f"step {step}: {text}")
             line.show()
         for line in self.markers[len(events) :]:

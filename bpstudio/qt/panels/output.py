@@ -38,11 +38,11 @@ class OutputPanel(Panel):
         self.plane_plot.setMouseEnabled(x=False, y=False)
         self.plane_plot.hideButtons()
         self.heat = pg.ImageItem()
-        self.heat.setColorMap(theme.diverging())
+        self.heat.setColorMap(theme.shading())
         self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
         self.plane_plot.addItem(self.heat)
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(theme.WHITE, width=1))
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(theme.TEXT, width=1.2))
+        self.test_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen(theme.TEXT, width=1.6))
         self.plane_plot.addItem(self.train_points)
         self.plane_plot.addItem(self.test_points)
         self.plane_plot.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0)
@@ -98,6 +98,9 @@ class OutputPanel(Panel):
             box.toggled.connect(self._on_option_toggled)
         self.summary = theme.StatusLabel(1)
         self._drawn_points = None
+        #: The unit whose picture the plane shows instead of the output while the pointer is
+        #: on it: (its name on screen, ("unit", dense layer, unit) or ("feature", name)).
+        self.pointed = None
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.show_test)
@@ -119,6 +122,11 @@ class OutputPanel(Panel):
         if self.snapshot is not None:
             self._on_snapshot_ready(self.snapshot)
 
+    def show_unit(self, caption: str, key):
+        """Picture one unit (or input feature) in the plane until called with key None."""
+        self.pointed = (caption, key) if key is not None else None
+        self._on_option_toggled(True)
+
     def _on_snapshot_ready(self, s):
         out = s.output
         if out is None:
@@ -136,14 +144,48 @@ class OutputPanel(Panel):
             self.stack.setCurrentWidget(self.scatter_view)
             self._draw_scatter(out)
 
+    def _unit_picture(self):
+        """The pointed unit's picture from the latest snapshot, scaled to -1…1, or None."""
+        if self.pointed is None or self.snapshot is None:
+            return None
+        key, s = self.pointed[1], self.snapshot
+        if key[0] == "feature":
+            return (s.feature_grids or {}).get(key[1])
+        _, layer, unit = key
+        if s.unit_grids is None or layer >= len(s.unit_grids) or unit >= len(s.unit_grids[layer]):
+            return None
+        grid = s.unit_grids[layer][unit]
+        finite = np.abs(grid[np.isfinite(grid)])
+        top = float(finite.max()) if finite.size else 0.0
+        return grid / top if top > 0 else grid
+
     def _draw_plane(self, out):
         grid = out.grid
-        if out.regression:
+        unit = self._unit_picture()
+        if unit is not None:
+            levels, picture = (-1, 1), unit
+            theme.keyed_title(
+                self.plane_plot,
+                self.pointed[0],
+                (("low", theme.CLASS_COLORS[0]), ("high", theme.CLASS_COLORS[1])),
+                mark="■",
+            )
+        elif out.regression:
             levels, picture = (-1, 1), grid
+            theme.keyed_title(
+                self.plane_plot,
+                "Output",
+                (("−1", theme.CLASS_COLORS[0]), ("+1", theme.CLASS_COLORS[1])),
+                mark="■",
+            )
         else:
             levels = (0, 1)
             picture = (
                 (grid > 0.5).astype(float) * 0.8 + 0.1 if self.discretize.isChecked() else grid
+            )
+            names = [str(n) for n in (out.class_names or ("0", "1"))][:2]
+            theme.keyed_title(
+                self.plane_plot, "Output", tuple(zip(names, theme.CLASS_COLORS)), mark="■"
             )
         self.heat.setImage(np.nan_to_num(picture, nan=0.5), levels=levels, autoLevels=False)
         self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
@@ -160,11 +202,7 @@ class OutputPanel(Panel):
                 )
             else:
                 self.test_points.clear()
-        self.summary.setText(
-            "Orange: class 0 / negative · Blue: class 1 / positive"
-            if not out.regression
-            else "Colour: the network's output, from −1 (orange) to +1 (blue)"
-        )
+        self.summary.setText("")
 
     def _draw_confusion(self, out):
         m = out.confusion.astype(float)

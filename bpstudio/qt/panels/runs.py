@@ -68,12 +68,13 @@ class RunsPanel(Panel):
         self.choice.setToolTip("What to compare between the runs")
         self.choice.currentIndexChanged.connect(self._redraw)
         self.list = QListWidget()
-        self.list.setMaximumWidth(170)
+        self.list.setMaximumWidth(200)
+        self.list.setWordWrap(True)  # a run's name is read whole, never cut
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.list.setToolTip("Tick the runs to overlay. Every run of the project is kept.")
         self.list.itemChanged.connect(self._redraw)
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = theme.style_plot(self.graphics.addPlot(), "Runs", x="step")
-        self.legend = theme.legend(self.plot)
         self.curves: list[pg.PlotDataItem] = []
         self.runs: list = []  # RunRecord of earlier runs on the same data
         self.apart: list = []  # ... and on other data: listed, never overlaid
@@ -100,8 +101,9 @@ class RunsPanel(Panel):
         self.apart = [r for r in runs if r not in self.runs]
         self.list.blockSignals(True)
         self.list.clear()
-        for name in [LIVE, *(_name(r) for r in self.runs)]:
-            item = QListWidgetItem(name)
+        for i, name in enumerate([LIVE, *(_name(r) for r in self.runs)]):
+            # The list is the plot's key: each run beside its curve's colour.
+            item = QListWidgetItem(theme.swatch(PALETTE[i % len(PALETTE)]), name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)
@@ -166,7 +168,6 @@ class RunsPanel(Panel):
         self.plot.setTitle(label)
         self.plot.setLogMode(y=log)
         checked = set(self.checked())
-        self.legend.clear()
         drawn = 0
         for i, (name, arrays) in enumerate(self._series()):
             if name not in checked:
@@ -183,7 +184,6 @@ class RunsPanel(Panel):
             curve.setPen(pg.mkPen(PALETTE[i % len(PALETTE)], width=width))
             curve.setData(x, y)
             curve.show()
-            self.legend.addItem(curve, name)
             drawn += 1
         for curve in self.curves[drawn:]:
             curve.setData([], [])
