@@ -627,7 +627,9 @@ class NetworkCanvas(QGraphicsView):
             )
             height = max(self.unit_gap * tallest, 240.0)
             rect = self._layout(height)
-            scale = max(1.0, MIN_TEXT_PT / (self.font().pointSizeF() * self._fit_zoom(rect)))
+            # (aiming a little above, so that the last small change of zoom stays above it)
+            aim = MIN_TEXT_PT * 1.02
+            scale = max(1.0, aim / (self.font().pointSizeF() * self._fit_zoom(rect)))
             if abs(scale - self.text_scale) < 0.01:
                 break
             self.text_scale = scale

@@ -152,8 +152,15 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], width: int, heig
     """Share a `width`×`height` window out: the output plane square and at least 40% of the
     window's height, the left column about a quarter of the width, the bottom panels the
     rest of the height."""
-    left = int(min(max(0.23 * width, 270), 420))
-    side = int(0.4 * height) + 48  # the plane's data area and its axes
+    left = int(min(max(0.23 * width, 320), 420))  # four tabs, none of them cut
+    plane = int(0.4 * height) + 4  # the plane's data area, with a few pixels to spare
     window.resizeDocks([docks["lesson"]], [left], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks["output"]], [side + 8], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks["output"]], [side + 36], Qt.Orientation.Vertical)
+    # The plot is square: its key above and its bottom axis below take 52 pixels, which the
+    # left axis does not need; the options take a row above it.
+    window.resizeDocks([docks["output"]], [plane + 58], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["output"]], [plane + 86], Qt.Orientation.Vertical)
+    # The bottom panels get the rest of the height (less the menu, toolbar and status bar).
+    chrome = window.menuBar().sizeHint().height() + window.statusBar().sizeHint().height() + 44
+    window.resizeDocks(
+        [docks[FOCUS_PANELS[0]]], [height - chrome - plane - 86], Qt.Orientation.Vertical
+    )

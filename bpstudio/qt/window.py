@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QStyle,
     QToolBar,
@@ -149,6 +150,7 @@ class StudioWindow(QMainWindow):
         tools = QToolBar("Training")
         tools.setObjectName("training-toolbar")
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.setIconSize(QSize(18, 18))  # the height goes to the panels
         tools.addActions([self.actions[spec.id] for spec in ACTIONS if spec.toolbar])
         tools.addSeparator()
         tools.addWidget(QLabel(" Speed "))
@@ -166,7 +168,8 @@ class StudioWindow(QMainWindow):
         tools.addWidget(self.speed_label)
         tools.addSeparator()
         self.info = theme.StatusLabel(1)
-        self.info.setMinimumWidth(320)  # it takes the rest of the toolbar
+        self.info.setMinimumWidth(320)
+        self.info.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.info.setObjectName("info-strip")
         self.info.setStyleSheet("#info-strip { font-size: 11pt; padding-left: 8px; }")
         tools.addWidget(self.info)

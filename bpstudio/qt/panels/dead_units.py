@@ -26,7 +26,7 @@ class DeadUnitsPanel(Panel):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         # Drawn like the network: one column per layer, its units from top to bottom.
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.plot_area()
         self.layer_axis = LayerAxis()
         self.map_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": self.layer_axis})
         theme.style_plot(self.map_plot, "Inactive share per unit", y="unit")

@@ -55,7 +55,7 @@ class LayerAxis(pg.AxisItem):
 class GradientsPanel(Panel):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.plot_area()
         self.curves_plot = theme.style_plot(
             self.graphics.addPlot(row=0, col=0, axisItems={"left": PowerOfTenAxis("left")}),
             f"Gradient norm per layer (mean of {SMOOTHING} steps)",

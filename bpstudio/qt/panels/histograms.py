@@ -18,7 +18,7 @@ class HistogramsPanel(Panel):
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.plot_area()
         self.act_plot = theme.style_plot(
             self.graphics.addPlot(row=0, col=0), "Activations", x="output value", y="count"
         )

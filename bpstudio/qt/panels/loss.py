@@ -18,14 +18,14 @@ MAX_MARKERS = 40
 class LossPanel(Panel):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.plot_area()
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self.loss_plot = theme.style_plot(
             self.graphics.addPlot(row=0, col=0), "Loss", x="step", y="loss"
         )
         self.acc_plot = theme.style_plot(
-            self.graphics.addPlot(row=0, col=1), "Accuracy", x="step", y="accuracy"
+            self.graphics.addPlot(row=0, col=1), "Accuracy", y="accuracy"
         )
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.enableAutoRange(enable=False)
@@ -36,7 +36,7 @@ class LossPanel(Panel):
         self._drawn_events = None
         theme.keyed_title(
             self.loss_plot,
-            "Loss",
+            "Loss by step",
             (("train", theme.TRAIN), ("test", theme.TEST), ("batch", theme.PALE_GREY)),
         )
         self.batch_curve = self.loss_plot.plot(
@@ -46,7 +46,9 @@ class LossPanel(Panel):
             pen=pg.mkPen(theme.TRAIN, width=2), name="train loss"
         )
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test loss")
-        theme.keyed_title(self.acc_plot, "Accuracy", (("train", theme.TRAIN), ("test", theme.TEST)))
+        theme.keyed_title(
+            self.acc_plot, "Accuracy by step", (("train", theme.TRAIN), ("test", theme.TEST))
+        )
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TRAIN, width=2), name="train")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test")
         for curve in (

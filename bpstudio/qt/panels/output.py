@@ -32,8 +32,8 @@ class OutputPanel(Panel):
         # --- the input plane
         self.plane = pg.PlotWidget()
         self.plane_plot = theme.style_plot(
-            self.plane.getPlotItem(), "Network output", x="x1", y="x2"
-        )
+            self.plane.getPlotItem(), "Network output"
+        )  # no axis titles: the plane is x₁ across and x₂ up, as on the canvas
         self.plane_plot.showGrid(x=False, y=False)
         self.plane_plot.setMouseEnabled(x=False, y=False)
         self.plane_plot.hideButtons()
@@ -48,7 +48,7 @@ class OutputPanel(Panel):
         self.plane_plot.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0)
         self.stack.addWidget(SquareContainer(self.plane))  # a circle must look like a circle
         # --- confusion matrix and samples
-        self.matrix_view = pg.GraphicsLayoutWidget()
+        self.matrix_view = theme.plot_area()
         self.matrix_plot = theme.style_plot(
             self.matrix_view.addPlot(row=0, col=0),
             "Confusion matrix (test set)",

@@ -73,7 +73,7 @@ class RunsPanel(Panel):
         self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.list.setToolTip("Tick the runs to overlay. Every run of the project is kept.")
         self.list.itemChanged.connect(self._redraw)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.plot_area()
         self.plot = theme.style_plot(self.graphics.addPlot(), "Runs", x="step")
         self.curves: list[pg.PlotDataItem] = []
         self.runs: list = []  # RunRecord of earlier runs on the same data

@@ -1,0 +1,180 @@
+"""The window at the sizes teachers use (a 1280×720 projector, a 1366×768 laptop, a 1920×1080
+desktop), for every lesson and a new project, trained a little: the real window is rendered
+offscreen and every visible widget is walked. The output plane is big, no plot is a
+thumbnail, no text is cut or elided, the canvas text reads at 9 pt or more."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QScrollArea,
+    QTabBar,
+    QWidget,
+)
+
+from bpstudio.lessons import lessons
+from bpstudio.project import Project, load_project
+from bpstudio.qt import theme
+from bpstudio.viewmodel.layout import MINIMUM_SIZE, SIZES
+from bpstudio.viewmodel.snapshots import SnapshotMaker
+
+PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project"]
+
+
+def project_named(name) -> Project:
+    if name == "new project":  # what File > New makes
+        from bpstudio.qt.controllers.files import UNTITLED, first_lesson
+
+        project = first_lesson()
+        project.name, project.description, project.lesson = UNTITLED, "", None
+        return project
+    number = int(name.split()[1])
+    return load_project(next(x.path for x in lessons() if x.number == number))
+
+
+def seen(widget: QWidget) -> bool:
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def in_scroll_area(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def cut_texts(window) -> list[str]:
+    """Every text on screen that does not fit where it is drawn."""
+    problems = []
+    for widget in window.findChildren(QWidget):
+        if not seen(widget):
+            continue
+        name = f"{type(widget).__name__} {widget.objectName()!r}"
+        if isinstance(widget, QLabel) and widget.text():
+            if widget.wordWrap():
+                if not in_scroll_area(widget) and widget.heightForWidth(widget.width()) > (
+                    widget.height() + 1
+                ):
+                    problems.append(f"{name}: {widget.text()[:60]!r} wraps past its height")
+            elif widget.minimumSizeHint().width() > widget.width() + 1:
+                problems.append(f"{name}: {widget.text()[:60]!r} is wider than its label")
+        elif isinstance(widget, QAbstractButton) and widget.text():
+            if widget.sizeHint().width() > widget.width() + 1:
+                problems.append(f"{name}: {widget.text()!r} is cut")
+        elif isinstance(widget, QComboBox):
+            text = widget.fontMetrics().horizontalAdvance(widget.currentText())
+            if text + 24 > widget.width():
+                problems.append(f"{name}: {widget.currentText()!r} is cut")
+        elif isinstance(widget, theme.StatusLabel):
+            widget.grab()  # laid out as it is painted
+            if widget.cut:
+                problems.append(f"{name}: {widget.plain_text()[:60]!r} is cut")
+        elif isinstance(widget, QTabBar):
+            for i in range(widget.count()):
+                text = widget.fontMetrics().horizontalAdvance(widget.tabText(i))
+                if text > widget.tabRect(i).width() - 8:
+                    problems.append(f"tab {widget.tabText(i)!r} is cut")
+    canvas = window.network_panel.canvas
+    problems += [f"canvas: {text!r} elided" for text in sorted(canvas.elided)]
+    return problems
+
+
+def plots_seen(window) -> list[tuple[str, pg.PlotItem]]:
+    found = []
+    for name, panel in window.panels.items():
+        if not seen(panel) or not hasattr(panel, "plot_items"):
+            continue
+        for plot in panel.plot_items():
+            view = plot.getViewWidget()
+            if plot.isVisible() and view is not None and seen(view.viewport()):
+                found.append((name, plot))
+    return found
+
+
+def trained_window(make_window, qtbot, name, size):
+    window = make_window(project_named(name))
+    window.resize(*size)
+    QApplication.processEvents()
+    window.reset_layout()
+    # Train a few epochs here, as `bpstudio screenshot` does, and show the result.
+    window.session.stop()
+    trainer = window.session.trainer
+    trainer.fit(epochs=3)
+    window.hub.offer(SnapshotMaker(trainer, timed=False).make(final=True))
+    for _ in range(3):
+        QApplication.processEvents()
+    return window
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("name", PROJECTS)
+def test_everything_is_big_enough_and_nothing_is_cut(qtbot, make_window, name, size):
+    window = trained_window(make_window, qtbot, name, size)
+    assert (window.width(), window.height()) == size
+    # The output plane: its data area's shorter side at least 40% of the window's.
+    output = window.panels["output"]
+    if output.stack.currentWidget() is output.plane.parent():
+        area = output.plane_plot.vb.size()
+        assert min(area.width(), area.height()) >= 0.4 * min(size), area
+    # No plot's data area under 160×110 pixels.
+    plots = plots_seen(window)
+    assert plots, "no plot is visible"
+    for panel, plot in plots:
+        area = plot.vb.size()
+        assert area.width() >= 160 and area.height() >= 110, (panel, area)
+    problems = cut_texts(window)
+    assert not problems, "\n".join(problems)
+    canvas = window.network_panel.canvas
+    assert canvas.smallest_text_pt() >= 9.0 - 1e-6
+    window.document.modified = False
+
+
+def test_nothing_the_user_does_raises_the_minimum_size(qtbot, make_window):
+    window = make_window()
+    builder = window.network_panel
+    for _ in range(3):  # edits whose undo texts are long
+        builder.canvas.select(0)
+        builder.inspector.changed.emit(0, {"activation": "leaky_relu"})
+        builder.inspector.changed.emit(0, {"activation": "tanh"})
+        builder.add_after_selection("BatchNormalization")
+    QApplication.processEvents()
+    assert "Batch norm" in window.edits.undo_stack.undoText()
+    hint = window.minimumSizeHint().expandedTo(window.minimumSize())
+    assert hint.width() <= MINIMUM_SIZE[0] and hint.height() <= MINIMUM_SIZE[1], hint
+    window.document.modified = False
+
+
+def test_the_window_opens_inside_the_screen(qtbot, make_window, settings):
+    window = make_window()
+    window.move(5000, 5000)
+    window.resize(4000, 3000)
+    window.document.modified = False
+    window.close()
+    again = make_window()  # the remembered geometry, clamped to the screen
+    screen = again.screen().availableGeometry()
+    size = again.size()
+    assert size.width() <= max(screen.width(), MINIMUM_SIZE[0])
+    assert size.height() <= max(screen.height(), MINIMUM_SIZE[1])
+    assert screen.intersects(again.frameGeometry())
+    again.document.modified = False
+
+
+def test_a_settings_file_of_another_machine_still_opens(qtbot, tmp_path):
+    # Remembered geometry that cannot be restored: the default size, clamped.
+    from bpstudio.qt.window import StudioWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("window/geometry", b"not a geometry")
+    window = StudioWindow(settings=settings, autosave_dir=tmp_path / "autosave")
+    qtbot.addWidget(window)
+    assert window.width() >= MINIMUM_SIZE[0] and window.height() >= MINIMUM_SIZE[1]
+    window.document.modified = False
+    window.close()
