@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -42,6 +45,24 @@ from bpstudio.viewmodel.document import Document
 from bpstudio.viewmodel.layout import MINIMUM_SIZE, WINDOW_SIZE, size_class
 
 
+class WheelGuard(QObject):
+    """The mouse wheel changes a combo box or spin box only when it has the keyboard focus
+    (clicked or tabbed into); otherwise the wheel scrolls what is around it. Scrolling over
+    the layer panel had silently changed a layer's activation."""
+
+    def eventFilter(self, obj, event):
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(obj, (QComboBox, QAbstractSpinBox))
+            and not obj.hasFocus()
+        ):
+            parent = obj.parentWidget()
+            if parent is not None:
+                QApplication.sendEvent(parent, event)  # a scroll area around it scrolls
+            return True
+        return False
+
+
 class StudioWindow(QMainWindow):
     def __init__(
         self,
@@ -58,6 +79,8 @@ class StudioWindow(QMainWindow):
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
         )
+        self.wheel_guard = WheelGuard(self)
+        QApplication.instance().installEventFilter(self.wheel_guard)
         self.inspector = None
         self.document = Document()
         self.hub = SnapshotHub(self)
@@ -388,6 +411,11 @@ class StudioWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event):
+        # A value being typed (or wheeled) into a box is taken now, before the question
+        # about saving, not by a focus change after training has stopped.
+        focus = QApplication.focusWidget()
+        if focus is not None and self.isAncestorOf(focus):
+            focus.clearFocus()
         signalled = getattr(self, "_signalled", False)
         keep_autosave = signalled and self.document.modified and self.autosaves.autosave(True)
         if not signalled and not self.files.maybe_save():

@@ -748,3 +748,38 @@ def test_a_batch_size_larger_than_the_training_set_is_clamped_with_a_message(qtb
     wait_idle(qtbot, window)
     assert window.session.trainer.epoch == 1
     window.document.modified = False
+
+
+def test_the_wheel_changes_no_combo_or_spin_box_without_focus(qtbot, make_window):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    window.network_panel.canvas.select(0)
+    window.show_panel("layer")
+    inspector = window.network_panel.inspector
+    combo, spin = inspector.activation, inspector.units
+    qtbot.waitUntil(combo.isVisible)
+    before = (combo.currentText(), spin.value(), window.edits.undo_stack.count())
+
+    def wheel(widget):
+        event = QWheelEvent(
+            QPointF(5, 5),
+            QPointF(widget.mapToGlobal(QPoint(5, 5))),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(widget, event)
+
+    for widget in (combo, spin, spin.lineEdit()):
+        wheel(widget)
+    assert (combo.currentText(), spin.value(), window.edits.undo_stack.count()) == before
+    spin.setFocus()  # with the focus, the wheel is the user's way to change it
+    qtbot.waitUntil(spin.hasFocus)
+    wheel(spin)
+    assert spin.value() == before[1] - 1
