@@ -109,9 +109,22 @@ ACTIONS = (
     ),
     Action("classroom", "Classroom mode…", "classroom.dialog", "Lessons", (),
            "Hide panels and lock controls for a class; saved with the project", separator=True),
+    Action("zoom_in", "Zoom in", "view.zoom_in", "View", ("Ctrl+=", "Ctrl++"),
+           "Larger text, plots and network, for the back of the room", separator=True),
+    Action("zoom_out", "Zoom out", "view.zoom_out", "View", ("Ctrl+-",),
+           "Smaller text, plots and network"),
+    Action("zoom_reset", "Actual size", "view.zoom_reset", "View", ("Ctrl+0",),
+           "Text, plots and network at their normal size"),
+    Action("presentation", "Presentation mode", "view.toggle_presentation", "View", ("F11",),
+           "Full screen with larger text: only the lesson, the network, the output and the "
+           "panel the lesson is about (F11 or Esc to leave)"),
     Action("reset_layout", "Reset layout", "window.reset_layout", "View", (),
            "Put every panel back where it was at first", separator=True),
-    Action("about", "About Backprop Studio", "window.about", "Help"),
+    Action("shortcuts", "Keyboard shortcuts", "window.show_shortcuts", "Help", ("F1",),
+           "Every keyboard shortcut of the studio"),
+    Action("tutorials", "Tutorials", "window.show_tutorials", "Help", (),
+           "The step-by-step tutorials, shipped with the app"),
+    Action("about", "About Backprop Studio", "window.about", "Help", separator=True),
 )  # fmt: skip
 MENUS = ("File", "Edit", "Training", "Lessons", "View", "Help")
 

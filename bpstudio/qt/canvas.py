@@ -628,7 +628,7 @@ class NetworkCanvas(QGraphicsView):
             height = max(self.unit_gap * tallest, 240.0)
             rect = self._layout(height)
             # (aiming a little above, so that the last small change of zoom stays above it)
-            aim = MIN_TEXT_PT * 1.02
+            aim = MIN_TEXT_PT * 1.02 * getattr(self.window(), "zoom", 1.0)
             scale = max(1.0, aim / (self.font().pointSizeF() * self._fit_zoom(rect)))
             if abs(scale - self.text_scale) < 0.01:
                 break

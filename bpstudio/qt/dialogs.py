@@ -1,10 +1,14 @@
-"""Dialogs: importing a CSV file, preparing classroom mode."""
+"""Dialogs: importing a CSV file, preparing classroom mode, the keyboard shortcuts and the
+tutorials."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -12,6 +16,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
 )
 
@@ -146,3 +153,63 @@ class ClassroomDialog(QDialog):
         elif self.password_entry:
             chosen["password"] = self.password_entry
         return chosen
+
+
+class ShortcutsDialog(QDialog):
+    """Every action that has a keyboard shortcut, by menu, with its keys."""
+
+    def __init__(self, actions, menus, parent=None):
+        """actions: the window's QActions by id; menus: (id, menu name) in table order."""
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = []
+        for action_id, menu in menus:
+            action = actions.get(action_id)
+            if action is None or not action.shortcuts():
+                continue
+            keys = ", ".join(
+                k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
+            )
+            rows.append((menu.split("/")[0], action.text().replace("&", ""), keys))
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Menu", "Action", "Keys"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(560, 520)
+
+
+class TutorialsDialog(QDialog):
+    """The tutorials shipped with the app, read here (Markdown with their pictures): no
+    browser and no network needed."""
+
+    def __init__(self, folder: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Tutorials — Backprop Studio")
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(True)  # links out of the tutorials: the browser
+        self.browser.setSearchPaths([str(folder)])
+        start = folder / "README.md"
+        self.browser.setSource(
+            QUrl.fromLocalFile(str(start)), QTextDocument.ResourceType.MarkdownResource
+        )
+        back = QDialogButtonBox()
+        self.back = back.addButton("Back", QDialogButtonBox.ButtonRole.ActionRole)
+        self.back.clicked.connect(self.browser.backward)
+        self.browser.backwardAvailable.connect(self.back.setEnabled)
+        self.back.setEnabled(False)
+        close = back.addButton(QDialogButtonBox.StandardButton.Close)
+        close.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(back)
+        self.resize(900, 700)

@@ -112,11 +112,42 @@ def dead_map() -> pg.ColorMap:
 def keyed_title(plot: pg.PlotItem, title: str, entries=(), mark="━━"):
     """The plot's title with its key beside it: a swatch in each curve's colour and its name
     (a legend inside the plot would sit on the curves). `entries`: (name, colour)."""
+    plot.bp_title = (title, tuple(entries), mark)  # to be drawn again at another zoom
     key = "".join(
         f"&nbsp;&nbsp;<span style='color:{color}; font-weight:bold'>{mark}</span>&nbsp;{name}"
         for name, color in entries
     )
-    plot.setTitle(f"<span style='font-size:{FONT_PT + 1}pt'>{title}</span>{key}")
+    size = round((FONT_PT + 1) * zoom_factor(plot), 1)
+    plot.setTitle(f"<span style='font-size:{size}pt'>{title}</span>{key}")
+
+
+def zoom_factor(item) -> float:
+    """How much larger than normal the window around a plot draws its text (View > Zoom)."""
+    view = item.getViewWidget() if hasattr(item, "getViewWidget") else None
+    return getattr(view.window(), "zoom", 1.0) if view is not None else ZOOM[0]
+
+
+#: The zoom of text in plots made before they are in a window (the window's own zoom after).
+ZOOM = [1.0]
+
+
+def rezoom_plots(root: QWidget, zoom: float):
+    """Draw every plot under `root` with text `zoom` times its normal size: titles, axis
+    labels and tick numbers."""
+    ZOOM[0] = zoom
+    for view in root.findChildren(pg.GraphicsView):
+        font = QFont(root.font())
+        view.scene().setFont(font)
+        for item in view.scene().items():
+            if not isinstance(item, pg.PlotItem):
+                continue
+            if hasattr(item, "bp_title"):
+                keyed_title(item, *item.bp_title)
+            for side in ("left", "bottom", "right"):
+                axis = item.getAxis(side)
+                axis.setStyle(tickFont=font)
+                if axis.labelText:
+                    axis.setLabel(axis.labelText, **{"font-size": f"{font.pointSizeF():.1f}pt"})
 
 
 def swatch(color: str, size: int = 14) -> QIcon:
@@ -136,7 +167,7 @@ def plot_area() -> pg.GraphicsLayoutWidget:
 
 
 def style_plot(plot: pg.PlotItem, title: str, x: str = "", y: str = ""):
-    plot.setTitle(f"<span style='font-size:{FONT_PT + 1}pt'>{title}</span>")
+    keyed_title(plot, title)
     for side in ("left", "bottom"):
         plot.getAxis(side).enableAutoSIPrefix(False)
     # Axes and titles are redrawn only when they change, not on every frame (an axis costs

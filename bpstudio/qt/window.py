@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 import bpstudio
-from bpstudio._resources import resource_path
+from bpstudio._resources import resource_path, tutorials_path
 from bpstudio.lessons import lessons
 from bpstudio.project import Project
 from bpstudio.qt import theme
@@ -36,6 +36,8 @@ from bpstudio.qt.controllers.edits import EditsController
 from bpstudio.qt.controllers.exports import ExportsController
 from bpstudio.qt.controllers.files import FilesController, first_lesson, shipped_lesson
 from bpstudio.qt.controllers.training import SPEEDS, TrainingController
+from bpstudio.qt.controllers.view import ViewController
+from bpstudio.qt.dialogs import ShortcutsDialog, TutorialsDialog
 from bpstudio.qt.feedback import Feedback
 from bpstudio.qt.inspector import BackpropInspectorDialog
 from bpstudio.qt.layout import LAYOUT_VERSION, arrange, make_docks, make_panels
@@ -114,6 +116,7 @@ class StudioWindow(QMainWindow):
             autosave_dir,
             self,
         )
+        self.view = ViewController(self, self.docks, self.network_panel.canvas, self.settings)
         self.exports = ExportsController(
             self.document, self.training, self, self.panels, self.feedback, self.files.last_folder
         )
@@ -123,6 +126,7 @@ class StudioWindow(QMainWindow):
             "edits": self.edits,
             "training": self.training,
             "exports": self.exports,
+            "view": self.view,
             "builder": self.network_panel,
             "classroom": None,  # made below, once the actions it locks exist
         }
@@ -393,6 +397,22 @@ class StudioWindow(QMainWindow):
         if not self._arranged:
             self._arranged = True
             arrange(self, self.docks, self.width(), self.height())
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
+            if self.view.remembered_presentation():
+                self.view.enter_presentation()
+
+    def show_shortcuts(self):
+        ShortcutsDialog(self.actions, [(spec.id, spec.menu) for spec in ACTIONS], self).exec()
+
+    def show_tutorials(self):
+        folder = tutorials_path()
+        if not (folder / "README.md").is_file():
+            self.feedback.error("No tutorials", f"The tutorials are not in {folder}.")
+            return None
+        dialog = TutorialsDialog(folder, self)
+        dialog.show()
+        return dialog
 
     def about(self):
         QMessageBox.about(
@@ -421,7 +441,8 @@ class StudioWindow(QMainWindow):
         if not signalled and not self.files.maybe_save():
             event.ignore()
             return
-        self.classroom.show_hidden_docks()  # the user's own layout, not the class's
+        self.view.leave_presentation(closing=True)  # the user's own layout is what is kept
+        self.classroom.show_hidden_docks()  # nor the class's
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue(
             f"window/state/{size_class(self.width(), self.height())}",

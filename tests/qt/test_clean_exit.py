@@ -26,6 +26,9 @@ def answer_discard():
             widget.button(QMessageBox.StandardButton.Discard).click()
 
 def ready(window):
+    if sys.argv[3] == "present":  # closed in presentation mode, zoomed in
+        window.view.enter_presentation()
+        window.view.zoom_in()
     window.actions["play"].trigger()
 
     def close():
@@ -46,7 +49,14 @@ sys.exit(code)
 def test_closing_mid_training_exits_cleanly(run, tmp_path):
     delay = 300 + 97 * run  # close at a different moment of training each time
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(delay), str(tmp_path / "settings.ini")],
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(delay),
+            str(tmp_path / "settings.ini"),
+            "present" if run % 2 else "window",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -165,7 +165,7 @@ class RunsPanel(Panel):
     def _redraw(self, *_):
         key = self.choice.currentData()
         label, _, log = MEASURES[key]
-        self.plot.setTitle(label)
+        theme.keyed_title(self.plot, label)
         self.plot.setLogMode(y=log)
         checked = set(self.checked())
         drawn = 0
