@@ -281,8 +281,8 @@ class BuilderPanel(Panel):
         self.features: tuple = ()
         self.output_note = ""
         self.locked = False
-        self.palette = [PaletteButton(kind) for kind in editing.KINDS]
-        for button in self.palette:
+        self.palette_buttons = [PaletteButton(kind) for kind in editing.KINDS]
+        for button in self.palette_buttons:
             button.clicked.connect(lambda _=False, b=button: self.add_after_selection(b.kind))
         self.undo_button = FixedTextButton()
         self.redo_button = FixedTextButton()
@@ -298,7 +298,7 @@ class BuilderPanel(Panel):
         self.analysis.setAlignment(Qt.AlignmentFlag.AlignTop)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for button in self.palette:
+        for button in self.palette_buttons:
             bar.addWidget(button)
         bar.addStretch(1)
         for button in (self.undo_button, self.redo_button, self.fit_button):
@@ -422,7 +422,7 @@ class BuilderPanel(Panel):
         """Classroom mode: the network can be looked at but not edited."""
         self.locked = locked
         self.canvas.locked = locked
-        for button in self.palette:
+        for button in self.palette_buttons:
             button.setEnabled(not locked)
         self.inspector.setEnabled(not locked)
 

@@ -46,7 +46,7 @@ def test_palette_inspector_and_shortcuts(qtbot, make_window):
     builder.canvas.select(0)
     assert builder.inspector.units.value() == 4 and builder.inspector.title() == "Layer: Hidden 1"
     # The palette adds after the selected layer.
-    dropout = next(b for b in builder.palette if b.kind == "Dropout")
+    dropout = next(b for b in builder.palette_buttons if b.kind == "Dropout")
     qtbot.mouseClick(dropout, Qt.MouseButton.LeftButton)
     assert [c["class"] for c in window.project.layers] == ["Dense", "Dropout", "Dense", "Dense"]
     # The inspector changes the selected layer.

@@ -234,7 +234,38 @@ def test_panels_export_png_svg_csv_and_the_window_png(qtbot, make_window, tmp_pa
     with pytest.raises(ValueError, match="no plotted data"):
         window.network_panel.export(tmp_path / "network.csv")
     shot = window.exports.export_window(tmp_path / "window.png")
-    assert QImage(str(shot)).width() == window.width()
+    assert QImage(str(shot)).width() == 1600  # the default, for slides and tutorials
+
+
+def sharpness(image) -> float:
+    """The mean jump in brightness between neighbouring pixels: blur lowers it."""
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(height, stride)[:, :width]
+    return float(np.abs(np.diff(pixels.astype(float), axis=1)).mean())
+
+
+def test_a_png_is_drawn_again_at_its_width_not_a_grab_scaled_up(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import Qt as QtCore_Qt
+    from PySide6.QtGui import QImage
+
+    window = make_window()
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    panel = window.panels["loss"]
+    width = 2 * panel.width()
+    drawn = QImage(str(panel.export(tmp_path / "loss.png", width=width)))
+    assert drawn.width() == width and drawn.height() == 2 * panel.height()
+    scaled = (
+        panel.grab()
+        .toImage()
+        .scaledToWidth(width, QtCore_Qt.TransformationMode.SmoothTransformation)
+    )
+    # Text and lines drawn at twice the pixels have edges as sharp as on screen; a grab
+    # scaled up has them smeared over two pixels.
+    assert sharpness(drawn) > 1.15 * sharpness(scaled)
 
 
 def test_file_export_hands_over_the_network_as_trained(qtbot, make_window, tmp_path, monkeypatch):
@@ -309,8 +340,15 @@ def test_export_dialogs_ask_for_the_width_of_a_png(qtbot, make_window, tmp_path,
         "bpstudio.qt.feedback.QFileDialog.getSaveFileName",
         lambda *a, **k: (str(tmp_path / "shot.png"), "PNG images (*.png)"),
     )
-    monkeypatch.setattr("bpstudio.qt.feedback.QInputDialog.getInt", lambda *a, **k: (640, True))
+    offered = []
+
+    def ask(parent, title, label, value, *rest):
+        offered.append(value)
+        return 640, True
+
+    monkeypatch.setattr("bpstudio.qt.feedback.QInputDialog.getInt", ask)
     window.exports.export_window_dialog()
+    assert offered == [1600]  # the width offered
     assert QImage(str(tmp_path / "shot.png")).width() == 640
     window.exports.export_panel_dialog("loss")
     assert QImage(str(tmp_path / "shot.png")).width() == 640

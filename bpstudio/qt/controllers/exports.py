@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from bpstudio.export import TARGETS, ExportError, export_project
 from bpstudio.project import ProjectError
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
+from bpstudio.qt.panels.base import PNG_WIDTH, render_png
 from bpstudio.viewmodel.document import Document
 
 
@@ -39,12 +40,7 @@ class ExportsController(QObject):
         self.folder = folder
 
     def export_window(self, path, width=None) -> Path:
-        pixmap = self.window.grab()
-        if width and width != pixmap.width():
-            pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-        if not pixmap.save(str(path)):
-            raise OSError(f"could not write {path}")
-        return Path(path)
+        return render_png(self.window, path, width)
 
     def export_window_dialog(self):
         path, _ = self.feedback.save_file(
@@ -52,7 +48,7 @@ class ExportsController(QObject):
         )
         if not path:
             return
-        width = self.feedback.width(self.window.width())
+        width = self.feedback.width(PNG_WIDTH)
         if width is None:
             return
         try:
@@ -76,7 +72,7 @@ class ExportsController(QObject):
             path += "." + chosen.split("*.")[-1].rstrip(")")
         width = None
         if Path(path).suffix.lower() == ".png":
-            width = self.feedback.width(panel.width())
+            width = self.feedback.width(PNG_WIDTH)
             if width is None:
                 return
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import pyqtgraph.exporters as exporters
 from PySide6.QtCore import QObject, QPoint
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
@@ -72,12 +72,7 @@ class Panel(QWidget):
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".png":
-            pixmap = self.grab()
-            if width and width != pixmap.width():
-                pixmap = pixmap.scaledToWidth(width, mode=_smooth())
-            if not pixmap.save(str(path)):
-                raise OSError(f"could not write {path}")
-            return path
+            return render_png(self, path, width)
         if suffix == ".svg":
             # Qt renders the panel as it is shown, as vectors. (pyqtgraph's SVG exporter
             # failed on these scenes: "not enough values to unpack" in its polyline code.)
@@ -104,7 +99,28 @@ class Panel(QWidget):
         return path
 
 
-def _smooth():
-    from PySide6.QtCore import Qt
+#: The width of an exported PNG unless the user asks for another (a slide, a tutorial page).
+PNG_WIDTH = 1600
 
-    return Qt.TransformationMode.SmoothTransformation
+
+def render_png(widget: QWidget, path, width: int | None = None) -> Path:
+    """`widget` drawn again at `width` pixels (PNG_WIDTH if not given): every text, line and
+    picture painted at that resolution, as a screen of that density would show the same
+    layout, not a screen grab scaled up (blurry)."""
+    width = width or PNG_WIDTH
+    scale = width / max(widget.width(), 1)
+    image = QImage(
+        round(widget.width() * scale), round(widget.height() * scale), QImage.Format.Format_RGB32
+    )
+    image.setDevicePixelRatio(scale)
+    image.fill(widget.palette().window().color())
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        widget.render(painter, QPoint(0, 0))
+    finally:
+        painter.end()
+    if not image.save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    return Path(path)
