@@ -22,7 +22,15 @@ from PySide6.QtGui import (
     QTextLayout,
     QTextOption,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QWidget,
+)
 
 # Every colour of the studio is named here (Google's greys and accents, Playground's data
 # colours); the rest of the code uses these names.
@@ -164,6 +172,33 @@ def plot_area() -> pg.GraphicsLayoutWidget:
     area.ci.setContentsMargins(2, 2, 4, 2)
     area.ci.layout.setSpacing(4)
     return area
+
+
+class PlotStack(QStackedWidget):
+    """Plots, or in their place a short sentence while they have nothing to show (empty
+    axes running 0 to 1 would look like a measurement)."""
+
+    def __init__(self, plots: QWidget, parent=None):
+        super().__init__(parent)
+        self.plots = plots
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setObjectName("empty-plot")
+        self.message.setStyleSheet(f"#empty-plot {{ color: {DARK_GREY}; background: white; }}")
+        self.addWidget(plots)
+        self.addWidget(self.message)
+
+    def show_message(self, text: str):
+        self.message.setText(text)
+        self.setCurrentWidget(self.message)
+
+    def show_plots(self):
+        self.setCurrentWidget(self.plots)
+
+    @property
+    def empty(self) -> bool:
+        return self.currentWidget() is self.message
 
 
 def style_plot(plot: pg.PlotItem, title: str, x: str = "", y: str = ""):

@@ -821,3 +821,20 @@ def test_the_wheel_changes_no_combo_or_spin_box_without_focus(qtbot, make_window
     qtbot.waitUntil(spin.hasFocus)
     wheel(spin)
     assert spin.value() == before[1] - 1
+
+
+def test_an_empty_plot_says_why_instead_of_drawing_axes(qtbot, make_window):
+    window = make_window()  # lesson 1: tanh units, nothing trained
+    loss, gradients, dead = (window.panels[n] for n in ("loss", "gradients", "dead_units"))
+    for name in ("gradients", "dead_units", "runs", "loss"):
+        window.show_panel(name)
+        qtbot.waitUntil(lambda n=name: window.panels[n].shown is window.last_snapshot)
+    assert loss.stack.empty and "Press Play" in loss.stack.message.text()
+    assert gradients.stack.empty and window.panels["runs"].stack.empty
+    assert dead.stack.empty and "No ReLU-family layer" in dead.stack.message.text()
+    assert not dead.layer_choice.isVisible()
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: loss.shown is window.last_snapshot)
+    assert not loss.stack.empty and loss.graphics.isVisible()
+    assert dead.stack.empty  # still no ReLU: still the sentence

@@ -65,12 +65,14 @@ class DeadUnitsPanel(Panel):
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
-        top.addWidget(QLabel("Layer over time:"))
+        self.layer_label = QLabel("Layer over time:")
+        top.addWidget(self.layer_label)
         top.addWidget(self.layer_choice)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
-        layout.addWidget(self.graphics, 1)
+        self.stack = theme.PlotStack(self.graphics)
+        layout.addWidget(self.stack, 1)
         layout.addStretch(0)
         self._history: dict[str, deque] = {}
         self._layers: tuple = ()
@@ -107,14 +109,18 @@ class DeadUnitsPanel(Panel):
             self._on_snapshot_ready(self.snapshot)
 
     def _on_snapshot_ready(self, s):
-        self.graphics.setVisible(bool(s.relu_layers))
-        self.layer_choice.setEnabled(bool(s.relu_layers))
+        for widget in (self.layer_label, self.layer_choice):
+            widget.setVisible(bool(s.relu_layers))
         if not s.relu_layers:
-            self.summary.setText(
-                "No ReLU-family layer (ReLU, LeakyReLU, ELU), so no unit can die; tanh and "
-                "sigmoid units always pass some gradient, however small."
+            # Not this network's problem: a sentence instead of empty axes (the panel is a
+            # tab, so it takes no room from the others).
+            self.summary.setText("")
+            self.stack.show_message(
+                "No ReLU-family layer (ReLU, LeakyReLU, ELU) in this network, so no unit can "
+                "die: tanh and sigmoid units always pass some gradient, however small."
             )
             return
+        self.stack.show_plots()
         height = max(len(a) for a in s.inactive)
         grid = np.full((height, len(s.inactive)), np.nan)  # units x layers
         for col, values in enumerate(s.inactive):

@@ -79,7 +79,8 @@ class GradientsPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.ratio)
-        layout.addWidget(self.graphics, 1)
+        self.stack = theme.PlotStack(self.graphics)
+        layout.addWidget(self.stack, 1)
 
     def plot_items(self):
         return [self.curves_plot, self.bars_plot]
@@ -99,6 +100,13 @@ class GradientsPanel(Panel):
         self.bars_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
 
     def _on_snapshot_ready(self, s):
+        if len(s.step_steps):
+            self.stack.show_plots()
+        else:
+            self.stack.show_message(
+                "No step yet: the size of every layer's gradient appears here from the first "
+                "step, the input's side on the left."
+            )
         names = s.kernel_layers
         if names != getattr(self, "_names", None):
             self._layers_changed(names, tuple(s.label(n) for n in names))

@@ -21,9 +21,7 @@ class LossPanel(Panel):
         self.graphics = theme.plot_area()
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
-        self.loss_plot = theme.style_plot(
-            self.graphics.addPlot(row=0, col=0), "Loss", x="step", y="loss"
-        )
+        self.loss_plot = theme.style_plot(self.graphics.addPlot(row=0, col=0), "Loss", y="loss")
         self.acc_plot = theme.style_plot(
             self.graphics.addPlot(row=0, col=1), "Accuracy", y="accuracy"
         )
@@ -73,7 +71,8 @@ class LossPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
-        layout.addWidget(self.graphics, 1)
+        self.stack = theme.PlotStack(self.graphics)
+        layout.addWidget(self.stack, 1)
 
     def plot_items(self):
         return [self.loss_plot, self.acc_plot]
@@ -87,6 +86,13 @@ class LossPanel(Panel):
     def _on_snapshot_ready(self, s):
         log = self.log_scale.isChecked()
         steps = s.step_steps
+        if len(steps):
+            self.stack.show_plots()
+        else:
+            self.stack.show_message(
+                "Nothing trained yet. Press Play (or Step): the loss of every step appears "
+                "here, and the train and test loss after every epoch."
+            )
         batch = s.step_column("loss") if len(steps) else np.empty(0)
         self.batch_curve.setData(*_positive(steps, batch, log))
         es = s.epoch_steps

@@ -82,7 +82,8 @@ class RunsPanel(Panel):
         top.addWidget(self.choice, 1)
         body = QHBoxLayout()
         body.addWidget(self.list)
-        body.addWidget(self.graphics, 1)
+        self.stack = theme.PlotStack(self.graphics)
+        body.addWidget(self.stack, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
@@ -188,6 +189,13 @@ class RunsPanel(Panel):
         for curve in self.curves[drawn:]:
             curve.setData([], [])
             curve.hide()
+        if any(len(c.getData()[0] if c.getData()[0] is not None else ()) for c in self.curves):
+            self.stack.show_plots()
+        else:
+            self.stack.show_message(
+                "Nothing to compare yet. Train, then press Reset or run one of the lesson's "
+                "fixes: every run is kept here, to overlay with the others."
+            )
 
 
 def _name(run) -> str:
