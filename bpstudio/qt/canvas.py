@@ -230,12 +230,11 @@ class ColumnItem(QGraphicsObject):
         pictures = self.canvas.pictures.get(col.title)
         if pictures:
             # The first units' pictures down the band, and how many more there are.
+            shown, more = self.pictured()
             gap, line = self.canvas.unit_gap, self.canvas.line_height()
-            shown = int((col.band.height() - line - 8) // gap)
             for k, image in enumerate(pictures[:shown]):
                 y = col.band.top() + 6 + k * gap
                 painter.drawImage(QRectF(col.x - RADIUS, y, 2 * RADIUS, 2 * RADIUS), image)
-            more = col.units - min(shown, len(pictures))
             painter.setPen(QColor(theme.TEXT))
             room = max(col.room, 60.0)
             painter.drawText(
@@ -258,6 +257,14 @@ class ColumnItem(QGraphicsObject):
             self.canvas.fitted(painter, text, length),
         )
         painter.restore()
+
+    def pictured(self) -> tuple[int, int]:
+        """A band's pictures: how many of its first units are drawn, and how many more."""
+        col = self.col
+        gap, line = self.canvas.unit_gap, self.canvas.line_height()
+        room = int((col.band.height() - line - 8) // gap) if col.band is not None else 0
+        shown = min(room, len(self.canvas.pictures.get(col.title) or ()))
+        return shown, col.units - shown
 
     def _paint_units(self, painter):
         col = self.col

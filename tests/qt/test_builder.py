@@ -197,3 +197,66 @@ def test_block_means_summarise_a_kernel():
     means = block_means(big)
     assert means.shape == (6, 6)
     assert means[0, 0] == -1 and means[1, 0] == 1
+
+
+def image_array(image):
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3)
+
+
+def test_every_unit_and_input_shows_its_picture_and_the_plane_shows_the_pointed_one(
+    qtbot, make_window
+):
+    from bpstudio.viewmodel.snapshots import UNIT_GRID
+
+    window = make_window()
+    train_epoch(qtbot, window)
+    canvas, output = window.network_panel.canvas, window.panels["output"]
+    s = window.last_snapshot
+    # A picture for each of the 7 input features and each unit of every Dense layer.
+    assert [len(canvas.pictures[c.title]) for c in canvas.columns] == [7, 4, 2, 1]
+    hidden = [image_array(im) for im in canvas.pictures["dense"]]
+    assert all(p.shape == (UNIT_GRID, UNIT_GRID, 3) for p in hidden)
+    assert not all(np.array_equal(hidden[0], p) for p in hidden[1:])  # each its own
+    assert hidden[0].std() > 0  # a picture, not a flat colour
+    # The pointer on unit 3 of the first hidden layer: its picture fills the output plane.
+    dense = next(c for c in canvas.columns if c.title == "dense")
+    canvas.unit_hovered(dense, 2)
+    grid = s.unit_grids[0][2]
+    expected = grid / np.abs(grid).max()
+    np.testing.assert_allclose(output.heat.image, expected)
+    assert "Hidden 1, unit 3" in output.plane_plot.titleLabel.text
+    # On an input feature: the feature's own picture (x1 grows to the right).
+    canvas.unit_hovered(canvas.columns[0], 0)
+    np.testing.assert_allclose(output.heat.image, s.feature_grids["x1"])
+    assert output.heat.image[0, -1] > output.heat.image[0, 0]
+    assert "x₁" in output.plane_plot.titleLabel.text
+    # The pointer leaves: the network's output again.
+    canvas.unit_hovered(canvas.columns[0], None)
+    np.testing.assert_allclose(output.heat.image, np.nan_to_num(s.output.grid, nan=0.5))
+    assert "Output" in output.plane_plot.titleLabel.text
+
+
+def test_a_wide_layer_shows_its_first_pictures_and_how_many_more(qtbot, make_window):
+    from bpstudio.qt.canvas import MAX_DRAWN_UNITS
+
+    project = Project(
+        dataset=DatasetRecipe("circle"),
+        layers=[
+            {"class": "Dense", "units": 40, "activation": "relu"},
+            {"class": "Dense", "units": 1, "activation": "sigmoid"},
+        ],
+    )
+    window = make_window(project)
+    train_epoch(qtbot, window)
+    canvas = window.network_panel.canvas
+    wide = next(item for item in canvas.items if item.col.title == "dense")
+    assert wide.col.band is not None
+    assert len(canvas.pictures["dense"]) == MAX_DRAWN_UNITS
+    shown, more = wide.pictured()
+    assert 0 < shown <= MAX_DRAWN_UNITS and more == 40 - shown
+    canvas.grab()  # painted: the count is written where it fits
+    assert f"+{more} more" not in canvas.elided

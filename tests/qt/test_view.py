@@ -85,3 +85,26 @@ def test_help_lists_the_shortcuts_and_opens_the_shipped_tutorials(qtbot, make_wi
     assert dialog.back.isEnabled()
     dialog.close()
     window.document.modified = False
+
+
+def test_each_lesson_opens_with_its_focus_panel_in_front(qtbot, make_window):
+    from bpstudio.lessons import lessons
+
+    window = make_window()
+    window.docks["histograms"].hide()  # the user's own arrangement
+    for lesson in lessons():
+        window.open_lesson(lesson.number)
+        QApplication.processEvents()
+        focus = load_focus(lesson)
+        assert focus in ("loss", "gradients", "dead_units")
+        dock = window.docks[focus]
+        assert dock.isVisible() and not dock.visibleRegion().isEmpty(), lesson.title
+        assert dock.height() >= 200  # room to read it
+        assert window.docks["histograms"].isHidden()  # not undone by a lesson
+    window.document.modified = False
+
+
+def load_focus(lesson) -> str:
+    from bpstudio.project import load_project
+
+    return load_project(lesson.path).lesson["focus"]
