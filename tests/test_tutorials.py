@@ -49,4 +49,4 @@ def test_one_tutorial_regenerates(tmp_path):
         "l4-3-lower-rate.png",
     ]
     window = QImage(str(pictures[0]))
-    assert (window.width(), window.height()) == (1400, 900)
+    assert (window.width(), window.height()) == (1280, 720)

@@ -9,7 +9,6 @@ rebuilds only what changed."""
 from __future__ import annotations
 
 import html
-import re
 
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
@@ -35,7 +34,7 @@ from bpstudio.data.datasets import FEATURES
 from bpstudio.project import editing
 from bpstudio.qt.canvas import KIND_LABELS, LAYER_MIME, Column, NetworkCanvas
 from bpstudio.qt.panels.base import Panel
-from bpstudio.viewmodel.names import feature_label, layer_labels
+from bpstudio.viewmodel.names import feature_label, layer_labels, renamed
 
 #: What each palette button adds, in a sentence.
 KIND_TIPS = {
@@ -375,17 +374,8 @@ class BuilderPanel(Panel):
     def on_screen(self, text: str) -> str:
         """`text` with the layers' Keras names ("dense_1/kernel") as the screen names them
         ("Hidden 2 weights")."""
-        labels = dict(zip((c.get("name") for c in self.layers), layer_labels(self.layers)))
-        labels.pop(None, None)
-        if not labels:
-            return text
-        names = "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
-        parts = {"/kernel": " weights", "/bias": " bias"}
-        return re.sub(
-            rf"(?<!\w)({names})(/kernel|/bias)?(?!\w)",
-            lambda m: labels[m.group(1)] + parts.get(m.group(2), ""),
-            text,
-        )
+        names = (c.get("name") for c in self.layers)
+        return renamed(text, dict(zip(names, layer_labels(self.layers))))
 
     def _input_column(self, dataset):
         names = tuple(dataset.feature_names)

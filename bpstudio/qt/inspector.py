@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.analysis.trace import chain_rule, trace
 from bpstudio.core.gradcheck import gradcheck
+from bpstudio.viewmodel.names import renamed
 
 GRADCHECK_SAMPLES = 16
 GRADCHECK_TOLERANCE = 1e-6
@@ -132,12 +133,13 @@ class BackpropInspectorDialog(QDialog):
             f"loss {t.loss:.4g}."
         )
         dense = [lt for lt in t.layers if lt.kind == "Dense"]
-        current = self.layer.currentText()
+        current = self.layer.currentData()
         self.layer.blockSignals(True)
         self.layer.clear()
-        self.layer.addItems([lt.name for lt in dense])
+        for lt in dense:
+            self.layer.addItem(self.on_screen(lt.name), lt.name)
         if current in [lt.name for lt in dense]:
-            self.layer.setCurrentText(current)
+            self.layer.setCurrentIndex(self.layer.findData(current))
         self.layer.blockSignals(False)
         self.show_stage(min(self.stage, len(self.stages()) - 1))
         self.show_chain_rule()
@@ -161,7 +163,8 @@ class BackpropInspectorDialog(QDialog):
             done = [lt for _, lt in stages[1 : self.stage + 1]]
             values = {lt.name: lt.dL_dz for lt in done if lt.kind == "Dense"}
             text = (
-                f"Backward through {current.name} ({self.stage} of {len(stages) - 2}): "
+                f"Backward through {self.on_screen(current.name)} "
+                f"({self.stage} of {len(stages) - 2}): "
                 f"the error signal ∂L/∂z at each of its units. Each is the error arriving "
                 f"from above times the slope of {current.activation or 'the layer'}."
             )
@@ -174,8 +177,12 @@ class BackpropInspectorDialog(QDialog):
         self.stage_text.setText(text)
         self.canvas.set_overlay(values, self._highlight())
 
+    def on_screen(self, text: str) -> str:
+        """`text` with the layers named as the canvas names them ("Hidden 1")."""
+        return renamed(text, {col.title: col.shown for col in self.canvas.columns})
+
     def _layer_trace(self):
-        name = self.layer.currentText()
+        name = self.layer.currentData()
         return self.trace.layer(name) if name else None
 
     def _highlight(self):
@@ -196,7 +203,7 @@ class BackpropInspectorDialog(QDialog):
         lines = chain_rule(
             self.trace, lt.name, self.row.value() - 1, self.column.value() - 1, self.learning_rate
         )
-        self.chain.setText("\n".join(lines))
+        self.chain.setText(self.on_screen("\n".join(lines)))
         self.canvas.set_overlay(self.canvas.overlay, self._highlight())
 
     def check_gradients(self):
@@ -210,7 +217,7 @@ class BackpropInspectorDialog(QDialog):
         for row, layer in enumerate(layers):
             errors = [r.layer_errors[layer] for r in results]
             worst = max(worst, *errors)
-            self.check_table.setItem(row, 0, QTableWidgetItem(layer))
+            self.check_table.setItem(row, 0, QTableWidgetItem(self.on_screen(layer)))
             for col, error in enumerate(errors, start=1):
                 self.check_table.setItem(row, col, QTableWidgetItem(f"{error:.2e}"))
         verdict = "agree" if worst <= GRADCHECK_TOLERANCE else "DISAGREE"

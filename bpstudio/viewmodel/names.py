@@ -4,6 +4,8 @@ the exports. Input features read as a mathematician writes them."""
 
 from __future__ import annotations
 
+import re
+
 FEATURE_LABELS = {
     "x1": "x₁",
     "x2": "x₂",
@@ -49,3 +51,18 @@ def label_of(layers: list[dict], name: str) -> str:
     """The on-screen name of the layer called `name` (its Keras name), or `name` itself."""
     names = [config.get("name") for config in layers]
     return layer_labels(layers)[names.index(name)] if name in names else name
+
+
+def renamed(text: str, labels: dict[str, str]) -> str:
+    """`text` with the layers' Keras names (keys of `labels`) written as the screen names them;
+    "dense_1/kernel" becomes "Hidden 2 weights"."""
+    labels = {name: label for name, label in labels.items() if name}
+    if not labels:
+        return text
+    names = "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
+    parts = {"/kernel": " weights", "/bias": " bias"}
+    return re.sub(
+        rf"(?<!\w)({names})(/kernel|/bias)?(?!\w)",
+        lambda m: labels[m.group(1)] + parts.get(m.group(2), ""),
+        text,
+    )

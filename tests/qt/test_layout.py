@@ -178,3 +178,21 @@ def test_a_settings_file_of_another_machine_still_opens(qtbot, tmp_path):
     assert window.width() >= MINIMUM_SIZE[0] and window.height() >= MINIMUM_SIZE[1]
     window.document.modified = False
     window.close()
+
+
+@pytest.mark.parametrize("tab", ["lesson", "dataset", "settings", "layer"])
+@pytest.mark.parametrize("focus", ["loss", "gradients", "dead_units", "histograms", "runs"])
+@pytest.mark.parametrize("name", ["lesson 3", "lesson 4"])  # the deepest, and dead units
+def test_every_tab_reads_whole_on_a_projector(qtbot, make_window, name, tab, focus):
+    window = trained_window(make_window, qtbot, name, (1280, 720))
+    window.network_panel.canvas.select(0)  # the layer tab has a layer to show
+    window.show_panel(tab)
+    window.show_panel(focus)
+    for _ in range(3):
+        QApplication.processEvents()
+    problems = cut_texts(window)
+    assert not problems, "\n".join(problems)
+    for panel, plot in plots_seen(window):
+        area = plot.vb.size()
+        assert area.width() >= 160 and area.height() >= 110, (panel, area)
+    window.document.modified = False

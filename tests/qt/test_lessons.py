@@ -155,14 +155,15 @@ def test_backprop_inspector_steps_through_one_pass(qtbot, make_window):
     qtbot.mouseClick(dialog.next, Qt.MouseButton.LeftButton)
     assert set(canvas.overlay) == {"dense_2", "dense_1"}
     np.testing.assert_array_equal(canvas.overlay["dense_1"], t.layer("dense_1").dL_dz)
-    assert "Backward through dense_1" in dialog.stage_text.text()
+    assert "Backward through Hidden 2" in dialog.stage_text.text()  # as the canvas names it
     # The chain rule for a chosen weight, and that weight stands out on the canvas.
-    dialog.layer.setCurrentText("dense_1")
+    dialog.layer.setCurrentText("Hidden 2")
     dialog.row.setValue(3)
     dialog.column.setValue(2)
     assert canvas.edges.highlight == ("dense_1", 2, 1)
     g = t.layer("dense_1").dL_dW[2, 1]
     assert f"= {g:.4g}" in dialog.chain.text()
+    assert "dense" not in dialog.chain.text()  # Keras names stay off the screen
     # Another example gives another pass.
     dialog.example.setValue(5)
     assert not np.array_equal(dialog.trace.x, t.x)
@@ -170,6 +171,7 @@ def test_backprop_inspector_steps_through_one_pass(qtbot, make_window):
     qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
     assert dialog.check_table.rowCount() == 3
     assert dialog.worst_error < 1e-6 and "agree" in dialog.check_verdict.text()
+    assert dialog.check_table.item(0, 0).text() == "Hidden 1"  # per layer, named as on screen
     dialog.close()
     assert canvas.overlay == {}
 

@@ -61,7 +61,7 @@ class DeadUnitsPanel(Panel):
         self.layer_choice = QComboBox()
         self.layer_choice.setToolTip("The layer whose units are drawn over time below.")
         self.layer_choice.currentTextChanged.connect(self._on_layer_chosen)
-        self.summary = theme.StatusLabel(3)
+        self.summary = theme.StatusLabel(2)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
