@@ -347,6 +347,7 @@ class BuilderPanel(Panel):
                     label=labels[i],
                     units=row["output_shape"][1],
                     lines=_column_lines(config, row),
+                    extra=(f"{row['parameters']:,} params",) if kind == "Dense" else (),
                     removable=i != output,
                     resizable=kind == "Dense" and i != output,
                 )
@@ -498,9 +499,10 @@ def _column_lines(config, row) -> tuple[str, ...]:
     if kind == "Dense":
         units = row["output_shape"][1]
         activation = _name(config.get("activation", "linear"))
-        return (f"{units} unit{'s' * (units != 1)}", activation, params)
+        return (f"{units} unit{'s' * (units != 1)}", activation)  # params: an extra line
+    # A bar's one line is written inside it, along it.
     if kind == "Activation":
-        return (_name(config.get("activation")), params)
+        return (f"{_name(config.get('activation'))} · {params}",)
     if kind == "Dropout":
-        return (f"Dropout {float(config.get('rate', 0)):g}", params)
-    return ("Batch norm", params)
+        return (f"Dropout {float(config.get('rate', 0)):g}",)
+    return (f"Batch norm · {params}",)

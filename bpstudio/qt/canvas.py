@@ -54,6 +54,7 @@ class Column:
     title: str  # the layer's name (Keras's: "dense_1"), which snapshots and signals use
     units: int
     lines: tuple[str, ...]  # the text under the column
+    extra: tuple[str, ...] = ()  # more lines under it, written only where they fit whole
     label: str = ""  # what the screen calls it: "Hidden 1"
     x: float = 0.0
     positions: list = field(default_factory=list)  # unit centres; empty for bands and bars
@@ -71,6 +72,16 @@ class Column:
     @property
     def shown(self) -> str:
         return self.label or self.title
+
+    @property
+    def below(self) -> tuple[str, ...]:
+        """The lines written under the column (a bar says its name and setting inside it)."""
+        return (*self.lines, *self.extra) if self.has_units else ()
+
+    @property
+    def heading(self) -> str:
+        """The name written over the column (a bar's is inside it)."""
+        return self.shown if self.has_units else ""
 
     @property
     def has_units(self) -> bool:
@@ -93,7 +104,13 @@ class Column:
 
 
 def layout(
-    columns: list[Column], height: float, top: float, scale=1.0, label_width=0.0, gap=UNIT_GAP
+    columns: list[Column],
+    height: float,
+    top: float,
+    scale=1.0,
+    label_width=0.0,
+    gap=UNIT_GAP,
+    caption_gap=0.0,
 ):
     """Place the columns left to right and their units top to bottom, with room for their
     text drawn `scale` times the canvas's font size; returns the width."""
@@ -113,8 +130,9 @@ def layout(
             col.band = QRectF(x - 16, top, 32, height)
         else:
             n = col.units
-            y0 = middle - gap * (n - 1) / 2
-            col.positions = [QPointF(x, y0 + k * gap) for k in range(n)]
+            step = max(gap, caption_gap) if col.captions else gap  # room for each name
+            y0 = middle - step * (n - 1) / 2
+            col.positions = [QPointF(x, y0 + k * step) for k in range(n)]
     for i, col in enumerate(columns):
         gaps = [abs(col.x - columns[j].x) for j in (i - 1, i + 1) if 0 <= j < len(columns)]
         col.room = max(min([TEXT_WIDTH, *(g - 6 for g in gaps)]), col.text_width * scale + 4)
@@ -138,7 +156,7 @@ class ColumnItem(QGraphicsObject):
         col = self.col
         half = max(70.0, col.room / 2 + 4)
         left = 0 if col.kind == "input" else col.x - half
-        bottom = self.canvas.top + self.height + 12 + len(col.lines) * self.canvas.line_height()
+        bottom = self.canvas.top + self.height + 12 + len(col.below) * self.canvas.line_height()
         return QRectF(left, 0, col.x + half - left, bottom)
 
     def buttons(self) -> dict[str, QRectF]:
@@ -164,7 +182,7 @@ class ColumnItem(QGraphicsObject):
         painter.drawText(
             QRectF(col.x - col.room / 2, 2, col.room, canvas.line_height() + 4),
             Qt.AlignmentFlag.AlignCenter,
-            canvas.fitted(painter, col.shown, col.room),
+            canvas.fitted(painter, col.heading, col.room),
         )
         painter.setFont(self.canvas.font())
         for name, rect in self.buttons().items():
@@ -183,10 +201,12 @@ class ColumnItem(QGraphicsObject):
             self._paint_units(painter)
         painter.setPen(QColor(theme.DARK_GREY))
         line = canvas.line_height()
-        for row, text in enumerate(col.lines):
+        for row, text in enumerate(col.below):
             rect = QRectF(
                 col.x - col.room / 2, canvas.top + self.height + 6 + line * row, col.room, line
             )
+            if row >= len(col.lines) and painter.fontMetrics().horizontalAdvance(text) > col.room:
+                continue  # an extra line (the parameter count) where it does not fit: left out
             painter.drawText(
                 rect, Qt.AlignmentFlag.AlignCenter, canvas.fitted(painter, text, col.room)
             )
@@ -577,6 +597,7 @@ class NetworkCanvas(QGraphicsView):
         self.top = 58.0  # where the units start, below the titles and buttons
         self.text_scale = 1.0  # the scene's text is this times the font, to read at MIN_TEXT_PT
         self.unit_gap = UNIT_GAP
+        self.caption_gap = 0.0  # the input features' names need a line each
         #: Column title -> one QImage per drawn unit: what it computes over the input plane.
         self.pictures: dict[str, list[QImage]] = {}
         self.feature_images: dict[str, QImage] = {}
@@ -621,18 +642,15 @@ class NetworkCanvas(QGraphicsView):
         self._measure()
         drawn = [c.units for c in columns if c.has_units]
         tallest = max([min(u, MAX_DRAWN_UNITS) for u in drawn] + [4])
-        captions = any(col.captions for col in columns)
+        captioned = max((c.units for c in columns if c.captions), default=0)
         # Lay out, see how far the view must zoom out to show it all, and grow the text (and
         # the room between columns) until it reads at MIN_TEXT_PT at that zoom. Tall columns
         # pack their units closer, but never closer than the input features' names.
         self.text_scale = 1.0
         for _ in range(8):
-            self.unit_gap = max(
-                2 * RADIUS + 4,
-                min(UNIT_GAP, 400.0 / tallest),
-                self.line_height() if captions else 0.0,
-            )
-            height = max(self.unit_gap * tallest, 240.0)
+            self.unit_gap = max(2 * RADIUS + 4, min(UNIT_GAP, 400.0 / tallest))
+            self.caption_gap = self.line_height()
+            height = max(self.unit_gap * tallest, self.caption_gap * captioned, 240.0)
             rect = self._layout(height)
             # (aiming a little above, so that the last small change of zoom stays above it)
             aim = MIN_TEXT_PT * 1.02 * getattr(self.window(), "zoom", 1.0)
@@ -683,9 +701,10 @@ class NetworkCanvas(QGraphicsView):
         bold.setBold(True)
         title, body = QFontMetricsF(bold), QFontMetricsF(self.font())
         for col in self.columns:
+            needed = col.lines if col.has_units else ()  # the extra lines give way
             col.text_width = max(
-                [title.horizontalAdvance(col.shown)]
-                + [body.horizontalAdvance(line) for line in col.lines]
+                [title.horizontalAdvance(col.heading)]
+                + [body.horizontalAdvance(line) for line in needed]
             )
         self._label_width = max(
             (body.horizontalAdvance(c) for col in self.columns for c in col.captions), default=0.0
@@ -694,9 +713,15 @@ class NetworkCanvas(QGraphicsView):
     def _layout(self, height) -> QRectF:
         self.top = self.line_height() + 40
         width = layout(
-            self.columns, height, self.top, self.text_scale, self._label_width, self.unit_gap
+            self.columns,
+            height,
+            self.top,
+            self.text_scale,
+            self._label_width,
+            self.unit_gap,
+            self.caption_gap,
         )
-        lines = max((len(c.lines) for c in self.columns), default=0)
+        lines = max((len(c.below) for c in self.columns), default=0)
         return QRectF(0, -6, width, self.top + height + 16 + lines * self.line_height())
 
     def _fit_zoom(self, rect: QRectF) -> float:
