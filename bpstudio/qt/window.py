@@ -308,7 +308,7 @@ class StudioWindow(QMainWindow):
         minutes, seconds = divmod(int(s.elapsed), 60)
         self.info.setText(
             f"Epoch <b>{s.epoch}</b> · Step <b>{s.step:,}</b> · "
-            f"<b>{s.steps_per_second:,.0f}</b> steps/s · rate "
+            f"<b>{s.steps_per_second:,.0f}</b> steps/s · learning rate "
             f"<b>{s.hyperparameters['learning_rate']:g}</b> · {minutes:02d}:{seconds:02d}"
         )
         if self.session is not None:

@@ -105,7 +105,7 @@ def test_learning_rate_changed_mid_run_takes_effect_and_leaves_a_marker(qtbot, m
     assert text == "learning_rate 0.03 → 0.1" and 50 < step <= trainer.step_count
     marker = window.panels["loss"].markers[0]
     assert marker.isVisible() and marker.value() == step
-    assert "rate <b>0.1</b>" in window.info.text()
+    assert "learning rate <b>0.1</b>" in window.info.text()
 
 
 def test_a_bad_typed_value_is_refused_and_changes_nothing(qtbot, make_window):
