@@ -141,8 +141,13 @@ def _title_only_when_floating(dock: QDockWidget):
     """A tabbed dock's tab already says its name: its title bar would only take a line of a
     projector's height. Floating, it gets the bar back (to be moved and closed)."""
 
+    # One blank bar, the dock's child for good: a bar made anew each time was left behind,
+    # parentless, when the dock floated, and Python deleted it under Qt's feet.
+    blank = QWidget(dock)
+
     def follow(floating):
-        dock.setTitleBarWidget(None if floating else QWidget())
+        dock.setTitleBarWidget(None if floating else blank)
+        blank.setVisible(not floating)
 
     dock.topLevelChanged.connect(follow)
     follow(False)

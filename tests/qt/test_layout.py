@@ -5,6 +5,9 @@ thumbnail, no text is cut or elided, the canvas text reads at 9 pt or more."""
 
 from __future__ import annotations
 
+import tempfile
+
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
@@ -25,9 +28,44 @@ from bpstudio.viewmodel.layout import MINIMUM_SIZE, SIZES
 from bpstudio.viewmodel.snapshots import SnapshotMaker
 
 PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project"]
+#: Other pictures of the output panel: a confusion matrix with test images, one without, a
+#: regression plane and predicted against actual values.
+DATA = ["digits", "csv", "plane", "csv regression"]
+
+
+def project_on(data) -> Project:
+    from pathlib import Path
+
+    from bpstudio.data.csvdata import read_csv
+    from bpstudio.data.datasets import DatasetRecipe
+
+    csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
+    table = None
+    if data == "csv":
+        table = read_csv(csv, target="result")
+    elif data == "csv regression":  # three numbers, the third a noisy sum of the others
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(200, 2))
+        rows = np.column_stack([x, x.sum(axis=1) + 0.1 * rng.normal(size=200)])
+        path = Path(tempfile.mkdtemp()) / "sums.csv"
+        path.write_text("a,b,total\n" + "\n".join(",".join(f"{v:.4f}" for v in r) for r in rows))
+        table = read_csv(path, target="total")
+    project = Project(
+        name=f"{data} data",
+        dataset=DatasetRecipe(data.split()[0], n_samples=300),
+        table=table,
+        layers=[
+            {"class": "Dense", "units": 8, "activation": "relu"},
+            {"class": "Dense", "units": 1},
+        ],
+    )
+    project.fit_output_to(project.build_dataset())
+    return project
 
 
 def project_named(name) -> Project:
+    if name in DATA:
+        return project_on(name)
     if name == "new project":  # what File > New makes
         from bpstudio.qt.controllers.files import UNTITLED, first_lesson
 
@@ -119,7 +157,7 @@ def trained_window(make_window, qtbot, name, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-@pytest.mark.parametrize("name", PROJECTS)
+@pytest.mark.parametrize("name", PROJECTS + DATA)
 def test_everything_is_big_enough_and_nothing_is_cut(qtbot, make_window, name, size):
     window = trained_window(make_window, qtbot, name, size)
     assert (window.width(), window.height()) == size

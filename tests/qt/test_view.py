@@ -108,3 +108,17 @@ def load_focus(lesson) -> str:
     from bpstudio.project import load_project
 
     return load_project(lesson.path).lesson["focus"]
+
+
+def test_a_tabbed_dock_has_its_title_bar_only_while_floating(qtbot, make_window):
+    window = make_window()
+    dock = window.docks["gradients"]
+    blank = dock.titleBarWidget()
+    assert blank is not None and blank.parent() is dock  # its tab says the name
+    for _ in range(3):  # to and fro: the same blank bar, never left parentless
+        dock.setFloating(True)
+        assert dock.titleBarWidget() is None  # Qt's own bar, to move and close it
+        dock.setFloating(False)
+        assert dock.titleBarWidget() is blank
+    QApplication.processEvents()
+    assert blank.parent() is dock and blank.isWindow() is False

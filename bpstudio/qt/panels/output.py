@@ -61,8 +61,10 @@ class OutputPanel(Panel):
         self.matrix.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.BLUE]))
         self.matrix_plot.addItem(self.matrix)
         self.matrix_labels: list[pg.TextItem] = []
-        self.samples_plot = self.matrix_view.addPlot(row=0, col=1)
-        theme.style_plot(self.samples_plot, "Test images: the network's answer")
+        # Under the matrix (the panel is about square), and only when there are images.
+        self.samples_plot = pg.PlotItem()
+        theme.style_plot(self.samples_plot, "")  # the summary says what it shows
+        self.samples_plot.setTitle(None)
         self.samples_plot.hideAxis("left")
         self.samples_plot.hideAxis("bottom")
         self.samples_plot.invertY(True)
@@ -96,7 +98,7 @@ class OutputPanel(Panel):
         )
         for box in (self.show_test, self.discretize):
             box.toggled.connect(self._on_option_toggled)
-        self.summary = theme.StatusLabel(1)
+        self.summary = theme.StatusLabel(2)
         self._drawn_points = None
         #: The unit whose picture the plane shows instead of the output while the pointer is
         #: on it: (its name on screen, ("unit", dense layer, unit) or ("feature", name)).
@@ -115,7 +117,7 @@ class OutputPanel(Panel):
         if page is self.plane.parent():
             return [self.plane_plot]
         if page is self.matrix_view:
-            return [self.matrix_plot, self.samples_plot]
+            return [self.matrix_plot] + [self.samples_plot] * self._samples_shown()
         return [self.scatter_plot]
 
     def _on_option_toggled(self, _on):
@@ -143,6 +145,7 @@ class OutputPanel(Panel):
         else:
             self.stack.setCurrentWidget(self.scatter_view)
             self._draw_scatter(out)
+        self.summary.setVisible(bool(self.summary.text()))  # no empty line over the plane
 
     def _unit_picture(self):
         """The pointed unit's picture from the latest snapshot, scaled to -1…1, or None."""
@@ -230,12 +233,22 @@ class OutputPanel(Panel):
             else:
                 label.hide()
         correct = np.trace(m) / max(m.sum(), 1)
-        self.summary.setText(
-            f"Test accuracy <b>{correct:.1%}</b>; the diagonal holds the right answers"
-        )
-        self.samples_plot.setVisible(out.samples is not None)
+        text = f"Test accuracy <b>{correct:.1%}</b>: right answers on the diagonal"
+        text += "; below, test images (red: answered wrong)." if out.samples is not None else "."
+        self.summary.setText(text)
+        if (out.samples is not None) != self._samples_shown():
+            if out.samples is None:
+                self.matrix_view.ci.removeItem(self.samples_plot)
+            else:
+                self.matrix_view.ci.addItem(self.samples_plot, row=1, col=0)
+                # The matrix has a title and axes to fit too: it gets more of the height.
+                self.matrix_view.ci.layout.setRowStretchFactor(0, 3)
+                self.matrix_view.ci.layout.setRowStretchFactor(1, 2)
         if out.samples is not None:
             self._draw_samples(out)
+
+    def _samples_shown(self) -> bool:
+        return self.samples_plot.scene() is not None
 
     def _draw_samples(self, out):
         n = len(out.samples)
