@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QSignalBlocker, Qt, QUrl
 from PySide6.QtGui import QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,36 +16,61 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
 )
 
-from bpstudio.data.csvdata import CsvError, column_names, read_csv
+from bpstudio.data.csvdata import TASK_RULE, CsvError, preview, read_csv
 from bpstudio.project.classroom import password_entry
 from bpstudio.qt import theme
 
 
 class CsvImportDialog(QDialog):
-    """Choose the target column and the task; the file is read when OK is pressed, and any
-    problem is shown here without closing the dialog or changing the project."""
+    """A preview of the file as it was read (encoding, delimiter, decimal mark, header, the
+    first rows), and the choices: the target column, the columns to leave out, what to do
+    with missing values, the task (with the rule "decide" applies). The file is read for good
+    when OK is pressed; any problem is shown here without closing the dialog or changing the
+    project."""
 
     def __init__(self, path, parent=None):
         super().__init__(parent)
         self.path = Path(path)
         self.table = None
+        self.shown = None  # the CsvPreview on screen
         self.setWindowTitle(f"Import {self.path.name}")
+        self.format = QLabel()
+        self.format.setWordWrap(True)
+        self.header = QCheckBox("The first row names the columns")
+        self.header.setToolTip(
+            "Found from the file; untick it for a file without names, tick it when the "
+            "names are numbers (years, say)."
+        )
+        self.table_view = QTableWidget()
+        self.table_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table_view.setToolTip("The first rows, as they were read.")
+        self.columns = QListWidget()
+        self.columns.setFlow(QListWidget.Flow.LeftToRight)
+        self.columns.setWrapping(True)
+        self.columns.setMaximumHeight(64)
+        self.columns.setToolTip(
+            "The columns used. Untick one to leave it out (an id, a name): it is not an input."
+        )
         self.target = QComboBox()
         self.target.setToolTip("The column the network should learn to predict.")
+        self.missing = QComboBox()
+        self.missing.addItem("Refuse the file (say where)", "refuse")
+        self.missing.addItem("Leave out the rows with a missing value", "drop")
+        self.missing.setToolTip("Missing values: empty cells, NA, N/A, nan, null, none, ? or -.")
         self.task = QComboBox()
         self.task.addItem("Decide from the data", "auto")
         self.task.addItem("Classification (categories)", "classification")
         self.task.addItem("Regression (numbers)", "regression")
-        self.task.setToolTip(
-            "Classification predicts a category; regression a number. "
-            "Text or few whole numbers suggest classification."
-        )
+        self.rule = QLabel(f"Decided: {TASK_RULE}.")
+        self.rule.setWordWrap(True)
         self.standardize = QCheckBox("Standardize the inputs (mean 0, std 1)")
         self.standardize.setChecked(True)
         self.standardize.setToolTip(
@@ -62,20 +87,85 @@ class CsvImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Predict column", self.target)
+        form.addRow("Use columns", self.columns)
+        form.addRow("Missing values", self.missing)
         form.addRow("Task", self.task)
+        form.addRow("", self.rule)
         form.addRow(self.standardize)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.format)
+        layout.addWidget(self.header)
+        layout.addWidget(self.table_view, 1)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        self._read(None)
+        self.header.toggled.connect(self._read)
+        self.columns.itemChanged.connect(lambda _: self.error.clear())
+        self.resize(720, 520)
+
+    def _read(self, header):
+        """Read the file's preview again (first with the header as found, then as chosen)."""
         try:
-            names = column_names(self.path)
+            shown = preview(self.path, header)
         except CsvError as exc:
-            names = []
+            self.shown = None
             self._show(str(exc))
-        self.target.addItems(names)
-        self.target.setCurrentIndex(len(names) - 1)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(names))
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            return
+        self.shown = shown
+        self.error.clear()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        self.format.setText(
+            f"<b>Read as</b> {shown.format.describe()}; {shown.n_rows:,} rows of data."
+        )
+        with QSignalBlocker(self.header):
+            self.header.setChecked(shown.format.header)
+        with QSignalBlocker(self.table_view):
+            table = self.table_view
+            table.clear()
+            table.setColumnCount(len(shown.names))
+            table.setRowCount(len(shown.rows))
+            for c, name in enumerate(shown.names):
+                kind = "numbers" if shown.numeric[c] else "text"
+                gaps = f", {shown.missing[c]} missing" if shown.missing[c] else ""
+                table.setHorizontalHeaderItem(c, QTableWidgetItem(f"{name}\n({kind}{gaps})"))
+                for r, row in enumerate(shown.rows):
+                    table.setItem(r, c, QTableWidgetItem(row[c]))
+            table.resizeColumnsToContents()
+        with QSignalBlocker(self.columns):
+            self.columns.clear()
+            for c, name in enumerate(shown.names):
+                item = QListWidgetItem(name)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                # An id or a text column is not an input: unticked at first.
+                used = name not in shown.suggested_exclude and shown.numeric[c]
+                item.setCheckState(Qt.CheckState.Checked if used else Qt.CheckState.Unchecked)
+                self.columns.addItem(item)
+        current = self.target.currentText()
+        self.target.clear()
+        self.target.addItems(shown.names)
+        index = self.target.findText(current)
+        self.target.setCurrentIndex(index if index >= 0 else len(shown.names) - 1)
+        if any(shown.missing):
+            self.missing.setCurrentIndex(self.missing.findData("drop"))
+
+    def excluded(self) -> list[str]:
+        """The columns whose box is unticked in the preview."""
+        if self.shown is None:
+            return []
+        out = []
+        for c, name in enumerate(self.shown.names):
+            item = self.columns.item(c)
+            if item.checkState() != Qt.CheckState.Checked and name != self.target.currentText():
+                out.append(name)
+        return out
+
+    def set_included(self, name: str, used: bool):
+        """Tick or untick a column (as a click on its box does)."""
+        c = list(self.shown.names).index(name)
+        state = Qt.CheckState.Checked if used else Qt.CheckState.Unchecked
+        self.columns.item(c).setCheckState(state)
 
     def _show(self, message):
         self.error.setText(message)
@@ -87,6 +177,9 @@ class CsvImportDialog(QDialog):
                 target=self.target.currentText(),
                 task=self.task.currentData(),
                 standardize=self.standardize.isChecked(),
+                header=self.header.isChecked(),
+                exclude=self.excluded(),
+                missing=self.missing.currentData(),
             )
         except CsvError as exc:
             self._show(str(exc))

@@ -123,11 +123,14 @@ def test_csv_auto_task_picks_regression_for_many_values():
         ("a,b,c\n1,2,0\n3,4\n5,6,1\n7,8,0\n9,9,1\n", r"line 3: 2 fields, but line 1 has 3"),
         ("a,b,c\n1,x,0\n3,4,1\n5,6,0\n7,8,1\n", r"line 2, column 'b': 'x' is not a number"),
         ("a,b,c\n1,,0\n3,4,1\n5,6,0\n7,8,1\n", r"line 2, column 'b': the value is missing"),
-        ("a,b,c\n1,nan,0\n3,4,1\n5,6,0\n7,8,1\n", "'nan' is not a finite number"),
+        (
+            "a,b,c\n1,nan,0\n3,4,1\n5,6,0\n7,8,1\n",
+            r"line 2, column 'b': the value is missing \(1 of 4 rows",
+        ),
         ("a,b,c\n1,inf,0\n3,4,1\n5,6,0\n7,8,1\n", "'inf' is not a finite number"),
         ("a,b,c\n1,1e300,0\n3,4,1\n5,6,0\n7,8,1\n", "too large"),
         ("a,b,c\n1,2,x\n3,4,x\n5,6,x\n7,8,x\n", "only one class"),
-        ("a,b,c\n1,2,\n3,4,1\n5,6,0\n7,8,1\n", "the target is missing"),
+        ("a,b,c\n1,2,\n3,4,1\n5,6,0\n7,8,1\n", r"line 2, column 'c': the value is missing"),
         ("onlyone\n1\n2\n3\n4\n", "needs at least one input column"),
     ],
 )
@@ -146,10 +149,10 @@ def test_csv_files_binary_huge_and_not_utf8(tmp_path, monkeypatch):
     binary.write_bytes(b"\x89PNG\x00\x00garbage")
     with pytest.raises(CsvError, match="not a text file"):
         read_csv(binary)
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("a,b\n1,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(CsvError, match="not UTF-8"):
-        read_csv(latin)
+    broken = tmp_path / "broken-utf16.csv"
+    broken.write_bytes(b"\xff\xfea\x00,\x00b\x00\n\x00\x00\xd8")  # a lone surrogate
+    with pytest.raises(CsvError, match="says it is UTF-16 but byte"):
+        read_csv(broken)
     big = tmp_path / "big.csv"
     big.write_text("a,b\n" + "1,0\n" * 100)
     monkeypatch.setattr("bpstudio.data.csvdata.MAX_BYTES", 100)

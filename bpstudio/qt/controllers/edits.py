@@ -162,7 +162,13 @@ class EditsController(QObject):
             return
         dialog = CsvImportDialog(path, self.feedback.parent)
         if dialog.exec() == CsvImportDialog.DialogCode.Accepted:
-            self.use_table(dialog.table, Path(path).name)
+            table = dialog.table
+            if self.use_table(table, Path(path).name) and table.dropped:
+                self.feedback.status(
+                    f"Imported {len(table.X):,} rows of {Path(path).name}; {table.dropped:,} "
+                    f"with a missing value were left out",
+                    10000,
+                )
 
     def use_table(self, table, name, ask=True) -> bool:
         """Train on imported data from now on; the output layer follows its task. A trained
