@@ -102,6 +102,7 @@ class CsvImportDialog(QDialog):
         self._read(None)
         self.header.toggled.connect(self._read)
         self.columns.itemChanged.connect(lambda _: self.error.clear())
+        self.target.currentIndexChanged.connect(self._mark_target)
         self.resize(720, 520)
 
     def _read(self, header):
@@ -147,8 +148,25 @@ class CsvImportDialog(QDialog):
         self.target.addItems(shown.names)
         index = self.target.findText(current)
         self.target.setCurrentIndex(index if index >= 0 else len(shown.names) - 1)
+        self._mark_target()
         if any(shown.missing):
             self.missing.setCurrentIndex(self.missing.findData("drop"))
+
+    def _mark_target(self, *_):
+        """The target is not an input, and is not left out: its box says so and is fixed."""
+        if self.shown is None:
+            return
+        target = self.target.currentText()
+        with QSignalBlocker(self.columns):
+            for c, name in enumerate(self.shown.names):
+                item = self.columns.item(c)
+                enabled = item.flags() | Qt.ItemFlag.ItemIsEnabled
+                if name == target:
+                    item.setText(f"{name} (predicted)")
+                    item.setFlags(enabled & ~Qt.ItemFlag.ItemIsEnabled)
+                else:
+                    item.setText(name)
+                    item.setFlags(enabled)
 
     def excluded(self) -> list[str]:
         """The columns whose box is unticked in the preview."""

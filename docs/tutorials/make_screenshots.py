@@ -63,7 +63,7 @@ def _csv_dialog(window):
     from bpstudio.qt.dialogs import CsvImportDialog
 
     dialog = CsvImportDialog(EXAM_CSV, window)
-    dialog.resize(480, 180)
+    dialog.resize(720, 520)
     dialog.show()
     return dialog
 
