@@ -190,7 +190,22 @@ class Project:
 
     def capture(self, trainer, run_name=None):
         """Take the trainer's current weights, settings and run into this project; the run
-        is called `run_name` if given."""
+        is called `run_name` if given. After training broke down (a non-finite step), what
+        is taken is the last good state, where a rollback would go: the project reopens
+        there, and trains."""
+        if trainer.failure is not None:
+            failed = trainer.failure["step"]
+            with trainer.at_last_good_state() as step:
+                self._capture(trainer, run_name)
+            kept = (
+                f"training broke down at step {failed}; the project keeps step {step}, "
+                f"its last good state"
+            )
+            self.note = f"{self.note}; {kept}" if self.note else kept
+            return
+        self._capture(trainer, run_name)
+
+    def _capture(self, trainer, run_name):
         net = trainer.net
         self.weights = net.get_weights()
         self.steps, self.epoch, self.seed = net.steps, trainer.epoch, net.seed

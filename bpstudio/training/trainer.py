@@ -6,6 +6,7 @@ bpstudio.training.controls) between steps.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -192,6 +193,13 @@ class Trainer:
         """Record into `history` (a saved run's, of this network) from now on, so that its
         curves go on where they stopped. A history of other measurements is left alone."""
         if history.steps.columns == self.history.steps.columns:
+            step = self.net.steps
+            if len(history.steps.steps) and history.steps.steps[-1] > step:
+                # Saved at its last good state after breaking down later: the curves go
+                # back to it, as a rollback's do.
+                history.steps.truncate(step - 1)
+                history.epochs.truncate(step)
+                history.events.append((step, "rolled back"))
             self.history = history
             self._start_checkpoints()
 
@@ -223,16 +231,32 @@ class Trainer:
         """The step rollback() would go back to."""
         return self._checkpoints[self._rollback_target()]["net"]["steps"]
 
+    def _restore(self, cp):
+        """The weights, optimizer and place in the epoch of checkpoint `cp`."""
+        self.net.restore(cp["net"])
+        self.epoch, self.batch, self._pos = cp["epoch"], cp["batch"], cp["pos"]
+        self._order = cp["order"].copy()
+        self._epoch_sums = list(cp["sums"])
+
+    @contextlib.contextmanager
+    def at_last_good_state(self):
+        """Inside, the trainer stands where a rollback would take it (the history left as it
+        is): what a project saved after training broke down keeps, so that it reopens at a
+        state that trains. After, everything is as it was. Yields the step."""
+        now = self._checkpoint()
+        self._restore(self._checkpoints[self._rollback_target()])
+        try:
+            yield self.net.steps
+        finally:
+            self._restore(now)
+
     def rollback(self) -> int:
         """Return to the last checkpoint taken before training failed, or to the one before
         it if training broke down again after going back there; returns the step it went
         back to."""
         del self._checkpoints[self._rollback_target() + 1 :]
         cp = self._rolled_back_to = self._checkpoints[-1]
-        self.net.restore(cp["net"])
-        self.epoch, self.batch, self._pos = cp["epoch"], cp["batch"], cp["pos"]
-        self._order = cp["order"].copy()
-        self._epoch_sums = list(cp["sums"])
+        self._restore(cp)
         step = self.net.steps
         self.history.steps.truncate(step - 1)
         self.history.epochs.truncate(step)

@@ -65,3 +65,58 @@ def test_progress_that_does_not_fit_is_refused_with_a_clear_message(tmp_path):
     project.progress_arrays["order"] = project.progress_arrays["order"][:-1]
     with pytest.raises(ProjectError, match="progress.npz: .*shuffled order"):
         project.make_trainer()
+
+
+def test_a_project_saved_after_training_broke_down_reopens_at_its_last_good_state(tmp_path):
+    from bpstudio.lessons.catalog import exploding_gradients
+
+    project = exploding_gradients()
+    trainer = project.make_trainer()
+    trainer.fit(steps=120)
+    assert trainer.failure is not None  # the lesson's point: it overflows within a few steps
+    failed_at, good = trainer.failure["step"], trainer.rollback_step
+    broken = weights(trainer)
+    project.capture(trainer)
+    assert f"keeps step {good}" in project.note
+    # The live run is untouched: still broken down, at the same weights.
+    assert trainer.failure is not None and trainer.net.steps == failed_at
+    for key, value in weights(trainer).items():
+        np.testing.assert_array_equal(value, broken[key])
+    path = save_project(project, tmp_path / "diverged.bpstudio")
+    again = load_project(path)
+    assert again.steps == good
+    reopened = again.make_trainer()
+    assert reopened.net.steps == good and reopened.failure is None
+    assert all(np.isfinite(v).all() for v in reopened.net.get_weights().values())
+    assert (reopened.history.steps.steps <= good).all()  # the curves go back to it too
+    assert reopened.history.events[-1] == (good, "rolled back")
+    # It trains: a smaller learning rate goes on from there without breaking down.
+    reopened.set_hyperparameters(learning_rate=0.001)
+    reopened.fit(steps=50)
+    assert reopened.failure is None and reopened.net.steps == good + 50
+
+
+def test_a_run_that_broke_down_late_reopens_with_its_curves_up_to_the_good_state(tmp_path):
+    from bpstudio.data.datasets import DatasetRecipe
+    from bpstudio.project import Project
+
+    linear = {"class": "Dense", "units": 8, "activation": "linear"}
+    project = Project(
+        dataset=DatasetRecipe("plane"),
+        loss="mse",
+        layers=[linear, {**linear, "units": 1}],
+        optimizer={"name": "sgd", "learning_rate": 0.01},
+    )
+    trainer = project.make_trainer()
+    trainer.fit(steps=120)  # checkpoints at 0, 50, 100
+    trainer.set_hyperparameters(learning_rate=50.0)  # linear units: nothing saturates
+    trainer.fit(steps=20)
+    assert trainer.failure is not None and trainer.rollback_step == 100
+    project.capture(trainer)
+    reopened = load_project(save_project(project, tmp_path / "late.bpstudio")).make_trainer()
+    steps = reopened.history.steps.steps
+    assert reopened.net.steps == 100 and steps[-1] == 99 and len(steps) == 100
+    assert reopened.history.epochs.steps[-1] <= 100
+    reopened.set_hyperparameters(learning_rate=0.01)
+    reopened.fit(steps=10)
+    assert reopened.failure is None and reopened.history.steps.steps[-1] == 109
