@@ -3,6 +3,7 @@ dataset, the network and the trainer it describes."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import bpstudio
@@ -187,6 +188,12 @@ class Project:
         if self.weights is not None and current:
             trainer.continue_history(current[0].history)
         return trainer
+
+    def frozen(self) -> Project:
+        """A copy that shares nothing with this project (weights, runs and their histories
+        copied): what a file written in the background is made from while training goes
+        on."""
+        return copy.deepcopy(self)
 
     def capture(self, trainer, run_name=None):
         """Take the trainer's current weights, settings and run into this project; the run

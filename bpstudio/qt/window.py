@@ -437,7 +437,9 @@ class StudioWindow(QMainWindow):
         if focus is not None and self.isAncestorOf(focus):
             focus.clearFocus()
         signalled = getattr(self, "_signalled", False)
-        keep_autosave = signalled and self.document.modified and self.autosaves.autosave(True)
+        keep_autosave = (
+            signalled and self.document.modified and self.autosaves.autosave(True, wait=True)
+        )
         if not signalled and not self.files.maybe_save():
             event.ignore()
             return

@@ -70,13 +70,15 @@ class Document:
         if changed:
             self.modified_changed.emit(value)
 
-    def saved_to(self, path):
-        """The project was written to `path`: it has no unsaved changes now. A project never
-        named takes the file's name, so that the window and the file say the same."""
+    def saved_to(self, path, current=True):
+        """The project was written to `path`: it has no unsaved changes now, unless it
+        changed while the file was written (`current` False). A project never named takes
+        the file's name, so that the window and the file say the same."""
         self.path = Path(path)
         if self.project.name == UNTITLED:
             self.project.name = self.path.stem
-        self.modified = False
+        if current:
+            self.modified = False
         self.path_changed.emit(self.path)
 
     def set_classroom(self, classroom: dict | None):

@@ -121,12 +121,13 @@ def test_the_next_start_offers_the_autosave(make_window, tmp_path, monkeypatch):
 
 def test_autosave_follows_changes_and_a_clean_exit_removes_it(qtbot, make_window):
     window = make_window()
-    assert window.autosaves.autosave()  # the first one
+    assert window.autosaves.autosave(wait=True)  # the first one
     assert not window.autosaves.autosave()  # nothing changed since
     window.actions["step"].trigger()
     qtbot.waitUntil(lambda: window.session.trainer.step_count == 1, timeout=3000)
-    assert window.autosaves.autosave()
+    assert window.autosaves.autosave(wait=True)
     window.network_panel.canvas.button_clicked(0, "+")  # a structural change saves at once
+    assert window.autosaves.writer.wait()  # (written in the background)
     assert window.autosaves.autosaver.path.exists()
     from bpstudio.project import load_project
 
@@ -185,7 +186,7 @@ def test_autosaves_made_while_training_runs_always_reopen(qtbot, make_window, mo
     window.actions["play"].trigger()
     for _ in range(3):
         qtbot.wait(30)
-        assert window.autosaves.autosave(force=True)
+        assert window.autosaves.autosave(force=True, wait=True)
         assert window.session.playing  # training went on
         assert load_project(window.autosaves.autosaver.path).steps > 0
     window.training.pause()

@@ -393,7 +393,7 @@ def test_a_failed_save_says_so_and_keeps_the_work_unsaved(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    assert not window.files.save()
+    assert not window.files.save(wait=True)
     assert "No space left on device; the previous file is untouched" in shown[0]
     assert window.document.modified and path.read_bytes() == before
 
@@ -766,7 +766,7 @@ def test_a_shipped_lesson_is_never_saved_over(make_window, monkeypatch, tmp_path
         window.feedback, "save_file", lambda *a: asked.append(a) or (str(tmp_path / "mine"), "")
     )
     window.document.modified = True
-    assert window.files.save()  # Save asks where to keep a copy
+    assert window.files.save(wait=True)  # Save asks where to keep a copy
     assert asked and (tmp_path / "mine.bpstudio").exists() and shipped.read_bytes() == before
 
 
@@ -838,3 +838,38 @@ def test_an_empty_plot_says_why_instead_of_drawing_axes(qtbot, make_window):
     qtbot.waitUntil(lambda: loss.shown is window.last_snapshot)
     assert not loss.stack.empty and loss.graphics.isVisible()
     assert dead.stack.empty  # still no ReLU: still the sentence
+
+
+def test_saving_writes_in_the_background_and_keeps_what_changed_meanwhile(
+    qtbot, make_window, monkeypatch, tmp_path
+):
+    import threading
+
+    from bpstudio.qt.controllers import files
+
+    window = make_window()
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    release, writing = threading.Event(), threading.Event()
+    real = files.save_project
+
+    def held(project, path):  # a big file's compression, held until the test says
+        writing.set()
+        assert release.wait(10)
+        return real(project, path)
+
+    monkeypatch.setattr(files, "save_project", held)
+    path = tmp_path / "bg.bpstudio"
+    window.document.modified = True
+    assert window.files.save_to(path, wait=False)  # returns while the file is written
+    assert writing.wait(10) and not path.exists()
+    assert window.files.writer.busy
+    window.actions["step"].trigger()  # the window works meanwhile: a step trains
+    qtbot.waitUntil(lambda: window.session.trainer.step_count == 26, timeout=5000)
+    release.set()
+    qtbot.waitUntil(lambda: not window.files.writer.busy, timeout=10_000)
+    assert load_project(path).steps == 25  # the copy taken when Save was pressed
+    assert window.document.path == path
+    assert window.document.modified  # the step made meanwhile is not in the file
+    assert "Saved" in window.statusBar().currentMessage()
+    window.document.modified = False

@@ -12,10 +12,11 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
-from bpstudio.project import ProjectError, project_bytes
+from bpstudio.project import ProjectError
 from bpstudio.project.autosave import DEFAULT_INTERVAL, Autosaver, recoverable
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
+from bpstudio.qt.writer import BackgroundWriter
 from bpstudio.viewmodel.document import Document
 
 
@@ -48,6 +49,7 @@ class AutosaveController(QObject):
         self.open_project = open_project
         self.autosaver = Autosaver(folder or default_autosave_dir())
         self._saved_state = None
+        self.writer = BackgroundWriter(self)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.autosave)
         seconds = float(os.environ.get("BPSTUDIO_AUTOSAVE_SECONDS", DEFAULT_INTERVAL))
@@ -63,27 +65,37 @@ class AutosaveController(QObject):
             self.document.edits,
         )
 
-    def autosave(self, force=False) -> bool:
+    def autosave(self, force=False, wait=False) -> bool:
         """Save the open project to the autosave folder (atomically) if anything changed
-        since the last autosave; training goes on. True if it saved."""
+        since the last autosave: a copy is taken while training stands still, then training
+        goes on and the copy is written in the background (`wait`: before returning). True
+        if it saved (or started to)."""
         if self.training.session is None:
             return False
         if not force and self._state() == self._saved_state:
             return False
         playing = self.training.session.playing
         try:
-            project = self.training.capture()
-            # Made while training stands still: the current run's history is the live one,
-            # and a file made while it grows would not match its own metadata.
-            data = project_bytes(project)
-            if playing:
-                self.training.resume()
-            self.autosaver.save(project, self.document.path, data)
+            # Copied while training stands still: the current run's history is the live
+            # one, and a file made while it grows would not match its own metadata.
+            frozen = self.training.capture().frozen()
         except (TimeoutError, ProjectError) as exc:
             self.feedback.status(f"Autosave failed: {exc}")
             return False
-        self._saved_state = self._state()
-        return True
+        finally:
+            if playing and self.training.session is not None:
+                self.training.resume()
+        original = self.document.path
+        state = self._state()
+
+        def written(error):
+            if error:
+                self.feedback.status(f"Autosave failed: {error}")
+            else:
+                self._saved_state = state
+
+        self.writer.start(lambda: self.autosaver.save(frozen, original), written)
+        return self.writer.wait() if wait else True
 
     def offer_recovery(self) -> bool:
         """If a session ended without closing (a crash, kill -9, a power cut), offer its
@@ -117,7 +129,7 @@ class AutosaveController(QObject):
         self.document.modified = True  # recovered work is not saved yet
         # Kept again at once, before the old autosave goes: a second crash right after a
         # recovery must not lose it.
-        self.autosave(force=True)
+        self.autosave(force=True, wait=True)
         latest.discard()
         self.feedback.status(f"Recovered “{latest.name}” from the autosave")
         return True
@@ -126,5 +138,6 @@ class AutosaveController(QObject):
         """The window closes: a clean exit leaves nothing to recover; with `keep` (unsaved
         work on a SIGTERM) the autosave stays for the next start to offer."""
         self.timer.stop()
+        self.writer.wait()  # a write under way ends first (or it would come back after)
         if not keep:
             self.autosaver.discard()

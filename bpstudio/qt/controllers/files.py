@@ -14,6 +14,7 @@ from bpstudio.lessons import lessons
 from bpstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
+from bpstudio.qt.writer import BackgroundWriter
 from bpstudio.viewmodel.document import UNTITLED, Document
 
 MAX_RECENT = 8
@@ -49,6 +50,7 @@ class FilesController(QObject):
         self.settings = settings
         self.open_project = open_project
         self.recent_menu: QMenu | None = None
+        self.writer = BackgroundWriter(self)
         document.opened.connect(self._on_opened)
         document.path_changed.connect(self.remember)
 
@@ -82,12 +84,12 @@ class FilesController(QObject):
 
     # ------------------------------------------------------------------ saving
 
-    def save(self) -> bool:
+    def save(self, wait=False) -> bool:
         if self.document.path is None:
-            return self.save_as()
-        return self.save_to(self.document.path)
+            return self.save_as(wait)
+        return self.save_to(self.document.path, wait)
 
-    def save_as(self) -> bool:
+    def save_as(self, wait=False) -> bool:
         d = self.document
         start = str(d.path or Path(self.last_folder()) / f"{d.project.name}{SUFFIX}")
         path, _ = self.feedback.save_file("Save project", start, FILE_FILTER)
@@ -95,17 +97,30 @@ class FilesController(QObject):
             return False
         if not path.endswith(SUFFIX):
             path += SUFFIX
-        return self.save_to(Path(path))
+        return self.save_to(Path(path), wait)
 
-    def save_to(self, path: Path) -> bool:
+    def save_to(self, path: Path, wait=True) -> bool:
+        """Save the project as it is now to `path`: a copy is taken while training stands
+        still, and written in the background (`wait`: before returning, and True only if it
+        was written). Changes made meanwhile stay unsaved."""
+        path = Path(path)
         try:
-            save_project(self.training.capture(), path)
+            frozen = self.training.capture().frozen()
         except (ProjectError, TimeoutError) as exc:
             self.feedback.error("The project was not saved", str(exc))
             return False
-        self.document.saved_to(path)
-        self.feedback.status(f"Saved {path}", 4000)
-        return True
+        edits = self.document.edits
+
+        def written(error):
+            if error:
+                self.feedback.error("The project was not saved", error)
+                return
+            self.document.saved_to(path, current=self.document.edits == edits)
+            self.feedback.status(f"Saved {path}", 4000)
+
+        self.feedback.status(f"Saving {path.name}…")
+        self.writer.start(lambda: save_project(frozen, path), written)
+        return self.writer.wait() if wait else True
 
     def maybe_save(self) -> bool:
         """Ask about unsaved training; False if the user cancels. Training pauses while the
@@ -124,7 +139,7 @@ class FilesController(QObject):
             QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            return self.save(wait=True)  # what follows (closing, opening) may not wait
         return answer == QMessageBox.StandardButton.Discard
 
     # ------------------------------------------------------------------ recent files
