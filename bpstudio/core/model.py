@@ -25,6 +25,8 @@ QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ig
 
 #: Largest number of trainable parameters a network may have (about 160 MB in float64).
 MAX_PARAMETERS = 20_000_000
+#: The most numbers one layer's output may hold in inference (32 MB in float64).
+CHUNK_VALUES = 2**22
 #: Most layers a network may have (a project file holds at most this many).
 MAX_LAYERS = 64
 DTYPES = ("float64", "float32")
@@ -295,8 +297,16 @@ class Sequential:
         for layer in self.layers:
             layer.commit()
 
+    def chunk_rows(self, most=4096) -> int:
+        """How many rows to push through at once in inference: at most `most`, fewer for a
+        wide network, so that no layer's output takes more than CHUNK_VALUES numbers (a
+        100,000-unit layer over the 3,600 points of the output plane took 5.9 GB at once)."""
+        widest = max([self.input_dim or 1] + [layer.output_dim for layer in self.layers])
+        return max(1, min(most, CHUNK_VALUES // max(widest, 1)))
+
     def predict(self, X, batch_size=4096):
         """Outputs in inference mode (no dropout, BN running statistics). X: (n, input_dim)."""
+        batch_size = self.chunk_rows(batch_size)
         X = self.prepare_inputs(X)
         with np.errstate(**QUIET):
             return np.concatenate(
@@ -308,6 +318,7 @@ class Sequential:
 
     def evaluate(self, X, Y, batch_size=4096) -> dict:
         """{"loss": ..., "accuracy": ...} in inference mode; accuracy only for classification."""
+        batch_size = self.chunk_rows(batch_size)
         X, Y = self.prepare_inputs(X), self.prepare_targets(Y)
         total, n, outs = 0.0, len(X), []
         with np.errstate(**QUIET):

@@ -131,7 +131,8 @@ class SnapshotMaker:
         self.timed = timed
         ds = trainer.dataset
         rng = np.random.default_rng(0)
-        n = min(PROBE_SAMPLES, len(trainer.X))
+        # Fewer samples through a very wide network: the probe's activations stay small.
+        n = min(PROBE_SAMPLES, len(trainer.X), max(32, trainer.net.chunk_rows()))
         self.probe = trainer.X[np.sort(rng.choice(len(trainer.X), n, replace=False))]
         self.grid_inputs = self.unit_grid_inputs = self.feature_grids = None
         if ds.points_train is not None:

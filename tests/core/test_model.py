@@ -343,3 +343,15 @@ def test_a_step_rejected_as_non_finite_leaves_the_batch_norm_statistics_alone():
     assert "non_finite" in logs
     for key, value in before.items():
         np.testing.assert_array_equal(net.state()[key], value, err_msg=key)
+
+
+def test_a_wide_network_predicts_in_chunks_that_stay_small():
+    from bpstudio.core.model import CHUNK_VALUES
+
+    net = Sequential([Dense(50_000, activation="tanh"), Dense(1)], input_dim=2, seed=0)
+    assert net.chunk_rows() == CHUNK_VALUES // 50_000
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    chunked = net.predict(X)
+    whole = net.forward(net.prepare_inputs(X), training=False)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
+    assert Sequential([Dense(8), Dense(1)], input_dim=2).chunk_rows() == 4096

@@ -260,3 +260,30 @@ def test_a_wide_layer_shows_its_first_pictures_and_how_many_more(qtbot, make_win
     assert 0 < shown <= MAX_DRAWN_UNITS and more == 40 - shown
     canvas.grab()  # painted: the count is written where it fits
     assert f"+{more} more" not in canvas.elided
+
+
+def test_a_network_too_big_for_a_small_computer_is_built_only_if_the_user_says_so(
+    qtbot, make_window, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr("bpstudio.analysis.cost.ASK_BYTES", 200_000)  # "huge", for the test
+    window = make_window()
+    answers, asked = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes], []
+
+    def question(title, text, *rest):
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(window.feedback, "question", question)
+    builder = window.network_panel
+    builder.canvas.select(0)
+    builder.inspector.changed.emit(0, {"units": 3000})
+    assert "parameters: about" in asked[0] and "of memory" in asked[0]
+    assert window.project.layers[0]["units"] == 4  # not built
+    assert "Not built" in window.statusBar().currentMessage()
+    builder.inspector.changed.emit(0, {"units": 3000})
+    assert window.project.layers[0]["units"] == 3000  # built, as the user said
+    builder.inspector.changed.emit(0, {"units": 4})  # a small one asks nothing
+    assert len(asked) == 2 and window.project.layers[0]["units"] == 4
+    window.document.modified = False

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
+from bpstudio.analysis.cost import estimate
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.lessons import apply_fix
 from bpstudio.project import ProjectError
@@ -139,7 +140,10 @@ class EditsController(QObject):
             project.steps = project.epoch = 0
             project.current_run = None
         try:
-            note = project.fit_output_to(project.build_dataset())
+            dataset = project.build_dataset()
+            note = project.fit_output_to(dataset)
+            if not self._cost_accepted(project, dataset):
+                return False
             project.build_network()
         except ProjectError as exc:
             self.feedback.error("The change was not made", str(exc))
@@ -152,6 +156,30 @@ class EditsController(QObject):
         self.document.modified = True
         self.autosave(force=True)  # every structural change is kept at once
         self.feedback.status("; ".join([message, *notes]))
+        return True
+
+    def _cost_accepted(self, project, dataset) -> bool:
+        """A network whose training would take gigabytes or seconds a step is built only if
+        the user says so, after being told what it costs."""
+        cost = estimate(
+            project.layers,
+            dataset.X_train.shape[1],
+            project.batch_size,
+            project.optimizer.get("name", "sgd"),
+            project.dtype,
+        )
+        if not cost.huge or cost.parameters == self.training.trainer.net.count_params():
+            return True
+        answer = self.feedback.question(
+            "A very large network",
+            f"This network has {cost.describe()} on a small computer. The window stays "
+            f"usable, but training will be slow. Build it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            self.feedback.status(f"Not built: {cost.describe()}", 10000)
+            return False
         return True
 
     def import_csv(self):
