@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -250,3 +251,113 @@ def test_typed_values_in_the_settings(settings_panel, text, field):
                 assert math.isfinite(value) and value >= 0
         # and the trainer takes it without complaint
         first_network().make_trainer().set_hyperparameters(**change)
+
+
+# --- structure-aware mutations: the zip's own fields, the .npz inside it, JSON's depth
+
+COMPRESSIONS = [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+
+
+def raw_zip(entries) -> bytes:
+    """A zip of (ZipInfo, data) written as given: compression, flags and names included."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
+        warnings.simplefilter("ignore")  # duplicate names are written on purpose
+        for info, data in entries:
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+@FUZZ
+@given(
+    member=st.sampled_from(sorted(MEMBERS)),
+    compression=st.sampled_from(COMPRESSIONS),
+    flags=st.integers(0, 0xFFFF),
+    rename=st.one_of(st.none(), st.text(min_size=1, max_size=40)),
+    duplicate=st.booleans(),
+    drop=st.booleans(),
+    declared=st.one_of(st.none(), st.integers(0, 2**40)),
+)
+def test_zip_level_mutations(
+    tmp_path, member, compression, flags, rename, duplicate, drop, declared
+):
+    """One member of a good file given another compression, any flag bits (encrypted, data
+    descriptor…), another name, a twin, or none at all; or a size it does not have."""
+    entries = []
+    for name, data in MEMBERS.items():
+        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        if name == member:
+            if drop:
+                continue
+            info.compress_type = compression
+            if rename is not None:
+                info.filename = rename
+        entries.append((info, data))
+        if name == member and duplicate:
+            entries.append((zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data))
+    data = raw_zip(entries)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:  # the flags and a declared size, patched in
+        offsets = [(i.header_offset, i.filename) for i in z.infolist()]
+    patched = bytearray(data)
+    for offset, name in offsets:
+        if name == member:
+            patched[offset + 6 : offset + 8] = flags.to_bytes(2, "little")
+            if declared is not None:
+                patched[offset + 22 : offset + 26] = (declared % 2**32).to_bytes(4, "little")
+    load_bytes(tmp_path, bytes(patched))
+
+
+NPY_DTYPES = ["<f8", "<f4", ">f8", "<i8", "|u1", "|O", "<c16", "|V8", "<U3", "|b1", "bogus"]
+
+
+@FUZZ
+@given(
+    member=st.sampled_from([m for m in sorted(MEMBERS) if m.endswith(".npz")]),
+    dtype=st.sampled_from(NPY_DTYPES),
+    shape=st.lists(st.integers(0, 2**45), max_size=4),
+    fortran=st.booleans(),
+    cut=st.one_of(st.none(), st.integers(0, 4096)),
+    which=st.integers(0, 1000),
+)
+def test_npz_level_mutations(tmp_path, member, dtype, shape, fortran, cut, which):
+    """An array inside an .npz member with another dtype (objects, which need pickle,
+    included), another shape (up to terabytes), another order, or cut short."""
+    with zipfile.ZipFile(io.BytesIO(MEMBERS[member])) as z:
+        arrays = {name: z.read(name) for name in z.namelist()}
+    name = sorted(arrays)[which % len(arrays)]
+    raw = arrays[name]
+    header_len = int.from_bytes(raw[8:10], "little")
+    header = (
+        f"{{'descr': '{dtype}', 'fortran_order': {fortran}, 'shape': {tuple(shape)!r}, }}"
+    ).encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    body = raw[10 + header_len :]
+    npy = raw[:8] + len(header).to_bytes(2, "little") + header + body
+    arrays[name] = npy if cut is None else npy[:cut]
+    load_bytes(tmp_path, zip_of({**MEMBERS, member: zip_of(arrays)}))
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(PATHS),
+    depth=st.integers(1, 5000),
+    kind=st.sampled_from(["list", "dict", "int"]),
+)
+def test_json_depth_and_size(tmp_path, path, depth, kind):
+    """A value of the project JSON replaced by lists or objects nested up to 5,000 deep, or
+    by an integer of up to 5,000 digits."""
+    if kind == "int":
+        text = "9" * depth
+    elif kind == "list":
+        text = "[" * depth + "1" + "]" * depth
+    else:
+        text = '{"a": ' * depth + "1" + "}" * depth
+    marker = "__DEEP__"
+    doc = json.loads(json.dumps(DOC))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = marker
+    raw = json.dumps(doc).replace(f'"{marker}"', text, 1).encode()
+    load_bytes(tmp_path, zip_of({**MEMBERS, "project.json": raw}))

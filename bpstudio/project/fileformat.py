@@ -263,11 +263,56 @@ def load_project(path) -> Project:
     return project_from_members(raw, label)
 
 
+#: How deep project.json may nest (the lessons: 6 to 8 levels; JSON nested 900 deep loaded,
+#: and the schema check then failed with a RecursionError).
+MAX_JSON_DEPTH = 32
+
+
+#: The largest whole number project.json may hold (steps, seeds, counters; the random
+#: generators' 128-bit states aside): a float still holds it exactly.
+MAX_JSON_INT = 2**53
+
+
+def _shape(doc) -> tuple[int, str | None]:
+    """How deeply `doc` nests lists and objects, and where (if anywhere) it holds a whole
+    number beyond MAX_JSON_INT; found without recursion."""
+    deepest, huge, stack = 0, None, [(doc, 1, "the top level")]
+    while stack:
+        node, level, where = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, level)
+            stack.extend(
+                (v, level + 1, f"{where}/{k}".removeprefix("the top level/"))
+                for k, v in node.items()
+            )
+        elif isinstance(node, list):
+            deepest = max(deepest, level)
+            stack.extend(
+                (v, level + 1, f"{where}/{i}".removeprefix("the top level/"))
+                for i, v in enumerate(node)
+            )
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_JSON_INT:
+            if "rng/" not in where:  # a random generator's state is 128-bit by design
+                huge = huge or where
+    return deepest, huge
+
+
 def project_from_members(raw: dict[str, bytes], label: str) -> Project:
     try:
         doc = json.loads(raw["project.json"].decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting or numbers
         raise ProjectError(f"{label}: project.json is not valid JSON ({exc})") from None
+    depth, huge = _shape(doc)
+    if depth > MAX_JSON_DEPTH:  # the schema's checks and messages recurse as deep
+        raise ProjectError(
+            f"{label}: project.json is nested {depth} levels deep; a project is at most "
+            f"{MAX_JSON_DEPTH}"
+        )
+    if huge is not None:  # a counter of 300 digits overflowed Adam's float arithmetic
+        raise ProjectError(
+            f"{label}: project.json at {huge}: a whole number of more than 15 digits; "
+            f"the largest a project holds is {MAX_JSON_INT:,}"
+        )
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         raise ProjectError(
             f"{label}: format_version {doc.get('format_version')!r} is not "

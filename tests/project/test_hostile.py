@@ -3,6 +3,7 @@ member inside an .npz, an .npy header claiming terabytes, JSON nested 1,000 deep
 of 5,000 digits."""
 
 import io
+import json
 import re
 import struct
 import zipfile
@@ -58,6 +59,14 @@ def deep_json(members) -> bytes:
     return zipped({**members, "project.json": text.encode()})
 
 
+def counter_of_309_digits(members) -> bytes:
+    """An integer that passes the schema and overflowed Adam's arithmetic at the first step
+    (found by the fuzz tests)."""
+    text = members["project.json"].decode()
+    text = re.sub(r'"steps": \d+', '"steps": ' + "9" * 309, text, count=1)
+    return zipped({**members, "project.json": text.encode()})
+
+
 def big_int(members) -> bytes:
     text = members["project.json"].decode()
     text = re.sub(r'"seed": \d+', '"seed": ' + "9" * 5000, text, count=1)
@@ -72,7 +81,15 @@ def encrypted_npz_member(members) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "make", [corrupt_lzma, huge_npy_header, deep_json, big_int, encrypted_npz_member]
+    "make",
+    [
+        corrupt_lzma,
+        huge_npy_header,
+        deep_json,
+        counter_of_309_digits,
+        big_int,
+        encrypted_npz_member,
+    ],
 )
 def test_a_hostile_file_gets_one_line(members, tmp_path, make):
     path = tmp_path / f"{make.__name__}.bpstudio"
@@ -81,3 +98,15 @@ def test_a_hostile_file_gets_one_line(members, tmp_path, make):
         load_project(path)
     message = str(caught.value)
     assert message.startswith(path.name) and "\n" not in message and len(message) <= 300
+
+
+def test_json_nested_too_deep_is_refused_before_the_schema_recurses_into_it(members, tmp_path):
+    # (JSON a few hundred levels deep loaded, then the schema check's messages recursed out
+    # of the stack under hypothesis: found by tests/test_fuzz.py)
+    doc = json.loads(members["project.json"])
+    doc["description"] = "__DEEP__"
+    text = json.dumps(doc).replace('"__DEEP__"', "[" * 600 + "1" + "]" * 600)
+    path = tmp_path / "deep.bpstudio"
+    path.write_bytes(zipped({**members, "project.json": text.encode()}))
+    with pytest.raises(ProjectError, match="project.json is nested 601 levels deep; a project is"):
+        load_project(path)
