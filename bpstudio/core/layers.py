@@ -14,6 +14,8 @@ from bpstudio.core._checks import integer, number
 #: Largest number of units a layer may have; beyond it the app would run out of memory
 #: long before it could teach anything.
 MAX_UNITS = 100_000
+#: The longest layer name (the project file's limit: a name is written into member names).
+MAX_NAME = 100
 
 
 class Layer:
@@ -21,8 +23,14 @@ class Layer:
     kind = ""
 
     def __init__(self, name: str | None = None):
-        if name is not None and (not isinstance(name, str) or not name or "/" in name):
-            raise ValueError(f"name must be a non-empty string without '/'; got {name!r}")
+        if name is not None and (
+            not isinstance(name, str) or not name or "/" in name or len(name) > MAX_NAME
+        ):
+            shown = name if not isinstance(name, str) or len(name) <= 40 else name[:40] + "…"
+            raise ValueError(
+                f"name must be a non-empty string of at most {MAX_NAME} characters, "
+                f"without '/'; got {shown!r}"
+            )
         self.name = name
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}

@@ -355,3 +355,11 @@ def test_a_wide_network_predicts_in_chunks_that_stay_small():
     whole = net.forward(net.prepare_inputs(X), training=False)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12)
     assert Sequential([Dense(8), Dense(1)], input_dim=2).chunk_rows() == 4096
+
+
+def test_a_layer_name_is_at_most_what_a_project_file_holds():
+    from bpstudio.core.layers import MAX_NAME
+
+    Dense(4, name="n" * MAX_NAME)
+    with pytest.raises(ValueError, match=f"at most {MAX_NAME} characters"):
+        Dense(4, name="n" * (MAX_NAME + 1))

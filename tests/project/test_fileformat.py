@@ -276,7 +276,10 @@ def test_saved_files_follow_the_umask_and_keep_their_mode(tmp_path):
         os.umask(old)
 
 
-@pytest.mark.parametrize("name", ["my layer", "couche é", "a..b", "x%2E", "日本", "-dash"])
+@pytest.mark.parametrize(
+    "name",
+    ["my layer", "couche é", "a..b", "x%2E", "日本", "-dash", "ü" * 100],  # the longest
+)
 def test_any_layer_name_round_trips(tmp_path, name):
     project = first_network()
     project.layers = [dict(project.layers[0], name=name), *project.layers[1:]]

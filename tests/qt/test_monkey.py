@@ -1,26 +1,68 @@
 """A monkey at the keyboard: thousands of random user actions fired at the real window while
 training runs (play, pause, step, reset, network edits, undo/redo, settings, data sets,
-lessons, save and load, dialogs). No exception may escape (pytest-qt fails the test on one
+lessons, save and load, autosaves that must reopen, hostile files, odd layer names, resets,
+dialogs). No exception may escape (pytest-qt fails the test on one
 raised in any slot), nothing may deadlock (a watchdog dumps the stacks and fails), and
 afterwards the engine's network must be the one the canvas shows.
 
-BPSTUDIO_MONKEY_ACTIONS sets how many actions (default 1500); the count survived is printed."""
+BPSTUDIO_MONKEY_ACTIONS sets how many actions (default 1500; a nightly run: 10000); the
+count survived is printed."""
 
 import collections
 import faulthandler
+import io
+import json
 import os
 import random
+import zipfile
 
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from bpstudio.data.datasets import FEATURES, DatasetRecipe
-from bpstudio.project import load_project, save_project
+from bpstudio.lessons.catalog import first_network
+from bpstudio.project import load_project, project_bytes, save_project
 from bpstudio.qt.dialogs import CsvImportDialog
 from bpstudio.qt.layout import PANEL_NAMES
 from tests.qt.test_window import wait_idle
 
 ACTIONS = int(os.environ.get("BPSTUDIO_MONKEY_ACTIONS", "1500"))
+ODD_NAMES = ("my layer", "dénse ü", "..", "a/b\\c", "x" * 300, "layer%2F1", "ørsted 層", "-")
+
+
+def _good_members():
+    with zipfile.ZipFile(io.BytesIO(project_bytes(first_network()))) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def _zip(members) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _json_edit(edit):
+    def make(rng):
+        members = _good_members()
+        doc = json.loads(members["project.json"])
+        edit(doc, rng)
+        return _zip({**members, "project.json": json.dumps(doc).encode()})
+
+    return make
+
+
+HOSTILE = (
+    lambda rng: rng.randbytes(rng.randint(0, 3000)),
+    lambda rng: project_bytes(first_network())[: rng.randint(0, 2000)],
+    _json_edit(lambda doc, rng: doc.setdefault("lesson", {}).update(question=5)),
+    _json_edit(lambda doc, rng: doc["training"].update(batch_size=10**6)),
+    _json_edit(lambda doc, rng: doc["network"]["layers"][0].update(units=-3)),
+    _json_edit(lambda doc, rng: doc.update(format_version=99)),
+    lambda rng: _zip({**_good_members(), "project.json": b"[" * 800 + b"]" * 800}),
+    lambda rng: b"a,b\n1,2\n",  # a CSV named .bpstudio
+)
 SEED = 20261124
 DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss")
 KINDS = ("Dense", "Activation", "Dropout", "BatchNormalization")
@@ -164,6 +206,29 @@ class Monkey:
     def autosave(self):
         self.window.autosaves.autosave()
 
+    def autosave_reopens(self):
+        """Whatever the window autosaves, reopens."""
+        if self.window.autosaves.autosave(force=True, wait=True):
+            load_project(self.window.autosaves.autosaver.path)
+
+    def reset_new(self):
+        self.window.training.reset_new_weights()
+
+    def odd_name(self):
+        """A layer renamed to a name the file format must carry whole."""
+        layers = [dict(c) for c in self.window.network_panel.layers]
+        index = self.rng.randrange(len(layers))
+        layers[index]["name"] = self.rng.choice(ODD_NAMES)
+        self.window.network_panel.edit_requested.emit(layers, "Rename a layer")
+
+    def hostile_file(self):
+        """A file the studio must refuse with one message, the open project untouched."""
+        path = self.tmp / f"hostile-{self.rng.randrange(10**6)}.bpstudio"
+        path.write_bytes(self.rng.choice(HOSTILE)(self.rng))
+        before = self.window.project
+        if not self.window.files.open_path(path):
+            assert self.window.project is before
+
 
 def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     rng = random.Random(SEED)
@@ -174,7 +239,8 @@ def test_thousands_of_random_actions(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setattr(window.feedback, "error", lambda *a, **k: monkey.errors.append(a))
     names = [n for n in dir(Monkey) if not n.startswith("_")]
     counts = collections.Counter()
-    faulthandler.dump_traceback_later(240, exit=True)  # a deadlock fails loudly, with stacks
+    # A deadlock fails loudly, with stacks (a nightly run of 10,000 actions gets more time).
+    faulthandler.dump_traceback_later(max(240, ACTIONS // 5), exit=True)
     try:
         for i in range(ACTIONS):
             name = rng.choice(names)
