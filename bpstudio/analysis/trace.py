@@ -14,6 +14,7 @@ import numpy as np
 
 from bpstudio.core import Sequential
 from bpstudio.core.layers import Activated, Dense
+from bpstudio.core.model import QUIET
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,13 @@ class Trace:
 
 def trace(net: Sequential, x, y) -> Trace:
     """Forward and backward for one example: x (inputs,), y its target as the loss takes it
-    (a class index, a 0/1 label or the regression values)."""
+    (a class index, a 0/1 label or the regression values). A network whose values overflow
+    gives inf and nan where they do, as training would, without warnings."""
+    with np.errstate(**QUIET):
+        return _trace(net, x, y)
+
+
+def _trace(net: Sequential, x, y) -> Trace:
     net = net.clone(dtype="float64")
     X = np.asarray(x, np.float64).reshape(1, -1)
     Y = net.prepare_targets(np.asarray(y).reshape(1, -1) if np.ndim(y) else np.asarray([y]))

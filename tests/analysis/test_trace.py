@@ -48,3 +48,18 @@ def test_chain_rule_is_written_with_its_numbers():
     assert "a1 − y" in out[3] and "sigmoid and cross-entropy together" in out[3]
     with pytest.raises(ValueError, match="there is no layer"):
         chain_rule(t, "dense_9", 0, 0, 0.1)
+
+
+def test_a_network_that_overflows_is_traced_without_warnings():
+    import warnings
+
+    from bpstudio.core import Dense, Sequential
+
+    net = Sequential([Dense(4, activation="relu"), Dense(1)], input_dim=2, seed=0)
+    net.compile(optimizer="sgd", loss="mse")
+    net.parameters()["dense/kernel"][...] = 1e300  # values that overflow on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = trace(net, [3.0, 4.0], [1.0])
+        lines = chain_rule(t, "dense", 0, 0, 0.1)
+    assert not np.isfinite(t.loss) and lines  # the square of the output overflowed
