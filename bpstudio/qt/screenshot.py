@@ -74,7 +74,10 @@ def render(
                 app.processEvents()
         bar.close()
         widget = window
-        if panel:  # a dock shows it with its scroll area, if it has one
+        if panel:  # in front (a tab behind another is not laid out), with its scroll area
+            window.show_panel(panel)
+            for _ in range(3):
+                app.processEvents()
             widget = window.docks[panel].widget() if panel in window.docks else window.panels[panel]
         if prepare is not None:
             widget = prepare(window) or widget

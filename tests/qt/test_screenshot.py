@@ -85,3 +85,16 @@ def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
     )
     assert seen["dead"].startswith(expected)
     assert seen["canvas step"] == trainer.step_count
+
+
+@pytest.mark.parametrize("panel", ["layer", "dataset", "histograms"])
+def test_a_panel_behind_a_tab_is_pictured_in_front_at_its_full_size(tmp_path, panel):
+    from PySide6.QtGui import QImage
+
+    from bpstudio.lessons import lessons
+    from bpstudio.project import load_project
+    from bpstudio.qt.screenshot import render
+
+    out = render(load_project(lessons()[3].path), tmp_path / f"{panel}.png", panel=panel)
+    image = QImage(str(out))
+    assert image.width() >= 300 and image.height() >= 200, (image.width(), image.height())
