@@ -39,7 +39,19 @@ def application() -> QApplication:
     app.setApplicationVersion(bpstudio.__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "bpstudio.svg"))))
     theme.configure()
+    _one_blas_thread()
     return app
+
+
+def _one_blas_thread():
+    """Training in the window uses one BLAS thread: the other core is the window's. Measured
+    on 2 cores (benchmarks/blas_threads.py): with the machine otherwise idle two threads train
+    big networks 1.5-1.7x faster and small ones no faster; with another busy thread beside
+    them (as the window's is) two threads fell to 0.1-0.7x of one. The command line keeps
+    BLAS's own choice."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 class _FirstPaint(QObject):

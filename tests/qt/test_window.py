@@ -873,3 +873,13 @@ def test_saving_writes_in_the_background_and_keeps_what_changed_meanwhile(
     assert window.document.modified  # the step made meanwhile is not in the file
     assert "Saved" in window.statusBar().currentMessage()
     window.document.modified = False
+
+
+def test_the_window_trains_on_one_blas_thread(make_window):
+    from threadpoolctl import threadpool_info
+
+    from bpstudio.qt.app import application
+
+    application()
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    assert blas and all(info["num_threads"] == 1 for info in blas)
