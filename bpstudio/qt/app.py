@@ -46,9 +46,9 @@ def application() -> QApplication:
 def _one_blas_thread():
     """Training in the window uses one BLAS thread: the other core is the window's. Measured
     on 2 cores (benchmarks/blas_threads.py): with the machine otherwise idle two threads train
-    big networks 1.5-1.7x faster and small ones no faster; with another busy thread beside
-    them (as the window's is) two threads fell to 0.1-0.7x of one. The command line keeps
-    BLAS's own choice."""
+    big networks 1.5-1.7x faster and small ones no faster; with one core kept busy (a spinning
+    process, as the window's thread is while it draws) two threads fell to 0.3-0.6x of one
+    on big networks. The command line keeps BLAS's own choice."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
