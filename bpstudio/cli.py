@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("lessons", help="list the built-in lessons")
+    sub.add_parser("datasets", help="list the data sets: task, inputs, classes")
 
     e = sub.add_parser("export", help="export the network to another framework")
     e.add_argument("project", metavar="PROJECT")
@@ -74,19 +75,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args_list = sys.argv[1:] if argv is None else list(argv)
-    commands = {"train", "analyze", "gradcheck", "screenshot", "lessons", "export"}
+    commands = {
+        "train": cmd_train,
+        "analyze": cmd_analyze,
+        "gradcheck": cmd_gradcheck,
+        "screenshot": cmd_screenshot,
+        "lessons": cmd_lessons,
+        "datasets": cmd_datasets,
+        "export": cmd_export,
+    }
     if not args_list or (args_list[0] not in commands and not args_list[0].startswith("-")):
-        return _open_studio(args_list)
+        return _open_studio(args_list)  # a project file (or nothing): the studio
     args = _parser().parse_args(args_list)
     try:
-        return {
-            "train": cmd_train,
-            "analyze": cmd_analyze,
-            "gradcheck": cmd_gradcheck,
-            "screenshot": cmd_screenshot,
-            "lessons": cmd_lessons,
-            "export": cmd_export,
-        }[args.command](args)
+        return commands[args.command](args)
     except CliError as exc:
         print(f"bpstudio: error: {exc}", file=sys.stderr)
         return exc.code
@@ -301,6 +303,22 @@ def cmd_lessons(args) -> int:
 
     for lesson in lessons():
         print(f"{lesson.number:>2}. {lesson.title:<40} {lesson.path}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    """Every built-in data set as it is made by default: its task, inputs and classes."""
+    from bpstudio.data.datasets import DATASETS, DatasetRecipe, make_dataset
+
+    print(f"{'name':<14}{'task':<16}{'inputs':>7}{'classes':>9}  examples (default)")
+    for name in DATASETS:
+        if name == "csv":
+            print(f"{name:<14}{'either':<16}{'any':>7}{'any':>9}  your file (File > Import)")
+            continue
+        d = make_dataset(DatasetRecipe(name))
+        classes = str(d.n_classes) if d.task == "classification" else "-"
+        size = len(d.X_train) + len(d.X_test)
+        print(f"{name:<14}{d.task:<16}{d.X_train.shape[1]:>7}{classes:>9}  {size:,}")
     return 0
 
 

@@ -79,6 +79,17 @@ def test_lessons():
     assert r.returncode == 0 and "1. Your first network" in r.stdout
 
 
+def test_datasets_lists_every_data_set_as_it_is_made(capsys):
+    from bpstudio.data.datasets import DATASETS, DatasetRecipe, make_dataset
+
+    assert main(["datasets"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(rows) == set(DATASETS)
+    digits = make_dataset(DatasetRecipe("digits"))
+    assert rows["digits"][1:4] == ["classification", "64", str(digits.n_classes)]
+    assert rows["plane"][1:4] == ["regression", "2", "-"]
+
+
 def test_export_npz(tmp_path):
     out = tmp_path / "w.npz"
     r = run("export", LESSON, "--to", "npz", "--out", str(out))
