@@ -47,6 +47,18 @@ def layer_labels(layers: list[dict]) -> list[str]:
     return labels
 
 
+SHORT = {"Hidden": "H", "Output": "Out", "Activation": "Act", "Dropout": "Drop", "Batch norm": "BN"}
+
+
+def short_label(label: str) -> str:
+    """A layer's name on screen, short, for an axis with little room: "Hidden 3" -> "H3",
+    "Output" -> "Out"."""
+    for word, short in SHORT.items():
+        if label.startswith(word):
+            return short + label[len(word) :].strip()
+    return label
+
+
 def label_of(layers: list[dict], name: str) -> str:
     """The on-screen name of the layer called `name` (its Keras name), or `name` itself."""
     names = [config.get("name") for config in layers]

@@ -883,3 +883,14 @@ def test_the_window_trains_on_one_blas_thread(make_window):
     application()
     blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
     assert blas and all(info["num_threads"] == 1 for info in blas)
+
+
+def test_a_crowded_layer_axis_writes_short_names_then_numbers(qapp):
+    from bpstudio.qt.panels.gradients import LayerAxis
+
+    axis = LayerAxis()
+    axis.names = ("Hidden 1", "Hidden 2", "Output")
+    for width, expected in ((600, ["Hidden 1", "Hidden 2", "Output"]), (120, ["H1", "H2", "Out"]),
+                            (45, ["1", "2", "3"])):  # fmt: skip
+        axis.resize(width, 30)
+        assert axis.tickStrings([0, 1, 2], 1, 1) == expected, width

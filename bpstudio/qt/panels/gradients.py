@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout
 
 from bpstudio.analysis.diagnostics import MIN_STEPS
@@ -14,6 +15,7 @@ from bpstudio.core.meter import GRAD_NORM
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training.history import geometric_moving_average
+from bpstudio.viewmodel.names import short_label
 
 FLOOR = -12  # bars start at 1e-12
 SMOOTHING = 25  # steps in the moving average of the curves
@@ -42,12 +44,17 @@ class LayerAxis(pg.AxisItem):
         self.names: tuple = ()
 
     def tickStrings(self, values, scale, spacing):
-        # Layer names where there is room for them, else their place from the input (1, 2…).
-        crowded = self.width() / max(len(self.names), 1) < 8 * max(map(len, self.names), default=1)
+        # Layer names where there is room for them, else short ("H3"), else their place from
+        # the input (1, 2…).
+        room = self.width() / max(len(self.names), 1) - 6
+        metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+        for names in (self.names, tuple(map(short_label, self.names))):
+            if all(metrics.horizontalAdvance(n) <= room for n in names):
+                break
+        else:
+            names = tuple(str(i + 1) for i in range(len(self.names)))
         return [
-            (str(int(v) + 1) if crowded else self.names[int(v)])
-            if abs(v - round(v)) < 1e-6 and 0 <= int(v) < len(self.names)
-            else ""
+            names[int(v)] if abs(v - round(v)) < 1e-6 and 0 <= int(v) < len(names) else ""
             for v in values
         ]
 
