@@ -8,6 +8,7 @@ import csv
 import math
 import re
 import sys
+from pathlib import Path
 
 import bpstudio
 from bpstudio.export import TARGETS
@@ -66,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("lessons", help="list the built-in lessons")
     sub.add_parser("datasets", help="list the data sets: task, inputs, classes")
 
+    n = sub.add_parser("new", help="create a project from options")
+    n.add_argument("out", metavar="OUT.bpstudio")
+    n.add_argument(
+        "--data", default="circle", metavar="NAME", help="a data set (bpstudio datasets)"
+    )
+    n.add_argument(
+        "--hidden", default="4,2", metavar="8,8", help="hidden layer sizes, comma-separated"
+    )
+    n.add_argument("--activation", default="tanh", help="the hidden layers' activation")
+    n.add_argument("--seed", type=int, default=0, help="the seed of the data and the weights")
+
     e = sub.add_parser("export", help="export the network to another framework")
     e.add_argument("project", metavar="PROJECT")
     e.add_argument("--to", required=True, choices=tuple(TARGETS))
@@ -82,6 +94,7 @@ def main(argv=None) -> int:
         "screenshot": cmd_screenshot,
         "lessons": cmd_lessons,
         "datasets": cmd_datasets,
+        "new": cmd_new,
         "export": cmd_export,
     }
     if not args_list or (args_list[0] not in commands and not args_list[0].startswith("-")):
@@ -319,6 +332,43 @@ def cmd_datasets(args) -> int:
         classes = str(d.n_classes) if d.task == "classification" else "-"
         size = len(d.X_train) + len(d.X_test)
         print(f"{name:<14}{d.task:<16}{d.X_train.shape[1]:>7}{classes:>9}  {size:,}")
+    return 0
+
+
+def cmd_new(args) -> int:
+    """A project made from options: the data set, hidden layers and their activation; the
+    output layer and the loss follow the data's task."""
+    from bpstudio.core import activations
+    from bpstudio.data.datasets import DATASETS, DatasetError, DatasetRecipe
+    from bpstudio.project import SUFFIX, Project, ProjectError, save_project
+
+    if args.data == "csv" or args.data not in DATASETS:
+        names = ", ".join(d for d in DATASETS if d != "csv")
+        raise CliError(f"--data must be one of {names}; got {args.data!r}")
+    try:
+        sizes = [int(v) for v in args.hidden.split(",") if v.strip()] if args.hidden else []
+    except ValueError:
+        raise CliError(f"--hidden takes whole numbers like 8,8; got {args.hidden!r}") from None
+    if args.activation not in activations.NAMES or args.activation == "softmax":
+        choices = ", ".join(a for a in activations.NAMES if a != "softmax")
+        raise CliError(f"--activation must be one of {choices}; got {args.activation!r}")
+    out = Path(args.out if args.out.endswith(SUFFIX) else args.out + SUFFIX)
+    hidden = [{"class": "Dense", "units": n, "activation": args.activation} for n in sizes]
+    try:
+        recipe = DatasetRecipe(args.data, seed=args.seed)
+        project = Project(
+            name=out.stem,
+            dataset=recipe,
+            layers=[*hidden, {"class": "Dense", "units": 1}],
+            seed=args.seed,
+        )
+        project.fit_output_to(project.build_dataset())
+        project.build_network()  # sizes and names checked as the editor checks them
+        save_project(project, out)
+    except (DatasetError, ProjectError) as exc:
+        raise CliError(str(exc)) from None
+    layers = f"{len(sizes)} hidden layer{'s' * (len(sizes) != 1)}"
+    print(f"wrote {out}: {args.data} data, {layers}, {project.loss} loss")
     return 0
 
 

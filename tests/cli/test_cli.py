@@ -90,6 +90,39 @@ def test_datasets_lists_every_data_set_as_it_is_made(capsys):
     assert rows["plane"][1:4] == ["regression", "2", "-"]
 
 
+def test_new_makes_a_project_from_options(tmp_path, capsys):
+    from bpstudio.project import load_project
+
+    assert main(["new", str(tmp_path / "deep"), "--data", "digits", "--hidden", "16,8",
+                 "--activation", "relu", "--seed", "3"]) == 0  # fmt: skip
+    project = load_project(tmp_path / "deep.bpstudio")
+    assert [(c["units"], c["activation"]) for c in project.layers] == [
+        (16, "relu"),
+        (8, "relu"),
+        (10, "softmax"),  # the output follows the data: ten digits
+    ]
+    assert project.loss == "categorical_crossentropy" and project.seed == 3
+    assert "2 hidden layers" in capsys.readouterr().out
+    trainer = project.make_trainer()
+    trainer.fit(steps=2)  # it trains
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--data", "csv"], "--data must be one of"),
+        (["--hidden", "8,x"], "--hidden takes whole numbers"),
+        (["--hidden", "0"], "units must be >= 1"),
+        (["--activation", "softmax"], "--activation must be one of"),
+    ],
+)
+def test_new_refuses_bad_options_in_one_line(tmp_path, capsys, args, message):
+    assert main(["new", str(tmp_path / "x.bpstudio"), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "x.bpstudio").exists()
+
+
 def test_export_npz(tmp_path):
     out = tmp_path / "w.npz"
     r = run("export", LESSON, "--to", "npz", "--out", str(out))
