@@ -482,8 +482,7 @@ class EdgesItem(QGraphicsItem):
 
 def _tint(color: str, amount: float) -> QColor:
     """`color` mixed with white: amount 1 is the colour itself, 0 is white."""
-    c = QColor(color)
-    return QColor(*(int(255 + (v - 255) * amount) for v in (c.red(), c.green(), c.blue())))
+    return QColor(*theme.mix(color, amount))
 
 
 def _anchors(col: Column) -> list[float]:
@@ -600,7 +599,9 @@ class NetworkCanvas(QGraphicsView):
         self.caption_gap = 0.0  # the input features' names need a line each
         #: Column title -> one QImage per drawn unit: what it computes over the input plane.
         self.pictures: dict[str, list[QImage]] = {}
+        #: The input features' pictures, made once for the snapshots' feature grids.
         self.feature_images: dict[str, QImage] = {}
+        self._features_for = None
         #: Texts that did not fit where they are drawn (a test looks for none).
         self.elided: set[str] = set()
 
@@ -783,7 +784,14 @@ class NetworkCanvas(QGraphicsView):
         """Each drawn unit's output over the input plane, as an image (2-D data only)."""
         self.pictures = {}
         if s.feature_grids:
-            images = {name: heat_image(grid, fixed=True) for name, grid in s.feature_grids.items()}
+            # The features' pictures never change (the same arrays in every snapshot): made
+            # once, not on every frame.
+            if self._features_for is not s.feature_grids:
+                self._features_for = s.feature_grids
+                self.feature_images = {
+                    name: heat_image(grid, fixed=True) for name, grid in s.feature_grids.items()
+                }
+            images = self.feature_images
             for col in self.columns:
                 if col.kind == "input" and col.toggles:  # the 2-D data sets' features
                     self.pictures[col.title] = [images.get(name) for name in col.labels]

@@ -274,11 +274,12 @@ class SnapshotMaker:
         return parts
 
     def _labels(self) -> dict:
-        configs = [layer.get_config() for layer in self.trainer.net.layers]
-        key = tuple(c["name"] for c in configs)
-        if getattr(self, "_labels_for", None) != key:  # the network changed
+        layers = self.trainer.net.layers
+        key = tuple((layer.name, type(layer).__name__) for layer in layers)
+        if getattr(self, "_labels_for", None) != key:  # the network changed: name them again
             self._labels_for = key
-            self._label_map = dict(zip(key, layer_labels(configs)))
+            configs = [layer.get_config() for layer in layers]
+            self._label_map = dict(zip((c["name"] for c in configs), layer_labels(configs)))
         return self._label_map
 
     def _probe_forward(self):
