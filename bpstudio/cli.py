@@ -8,6 +8,7 @@ import csv
 import math
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import bpstudio
@@ -69,14 +70,16 @@ def _parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("new", help="create a project from options")
     n.add_argument("out", metavar="OUT.bpstudio")
+    n.add_argument("--data", metavar="NAME", help="a data set (bpstudio datasets); circle")
+    n.add_argument("--hidden", metavar="8,8", help="hidden layer sizes, comma-separated; 4,2")
+    n.add_argument("--classes", type=int, metavar="K", help="classes of blobs or arms (2-6)")
+    n.add_argument("--activation", help="the hidden layers' activation; tanh")
     n.add_argument(
-        "--data", default="circle", metavar="NAME", help="a data set (bpstudio datasets)"
+        "--from-playground",
+        metavar="URL",
+        help="a TensorFlow Playground link: its data, network and settings",
     )
-    n.add_argument(
-        "--hidden", default="4,2", metavar="8,8", help="hidden layer sizes, comma-separated"
-    )
-    n.add_argument("--activation", default="tanh", help="the hidden layers' activation")
-    n.add_argument("--seed", type=int, default=0, help="the seed of the data and the weights")
+    n.add_argument("--seed", type=int, help="the seed of the data and the weights; 0")
 
     e = sub.add_parser("export", help="export the network to another framework")
     e.add_argument("project", metavar="PROJECT")
@@ -321,7 +324,13 @@ def cmd_lessons(args) -> int:
 
 def cmd_datasets(args) -> int:
     """Every built-in data set as it is made by default: its task, inputs and classes."""
-    from bpstudio.data.datasets import DATASETS, DatasetRecipe, make_dataset
+    from bpstudio.data.datasets import (
+        DATASETS,
+        MAX_CLASSES,
+        MULTICLASS_2D,
+        DatasetRecipe,
+        make_dataset,
+    )
 
     print(f"{'name':<14}{'task':<16}{'inputs':>7}{'classes':>9}  examples (default)")
     for name in DATASETS:
@@ -330,6 +339,8 @@ def cmd_datasets(args) -> int:
             continue
         d = make_dataset(DatasetRecipe(name))
         classes = str(d.n_classes) if d.task == "classification" else "-"
+        if name in MULTICLASS_2D:
+            classes = f"{d.n_classes} (2-{MAX_CLASSES})"
         size = len(d.X_train) + len(d.X_test)
         print(f"{name:<14}{d.task:<16}{d.X_train.shape[1]:>7}{classes:>9}  {size:,}")
     return 0
@@ -342,6 +353,12 @@ def cmd_new(args) -> int:
     from bpstudio.data.datasets import DATASETS, DatasetError, DatasetRecipe
     from bpstudio.project import SUFFIX, Project, ProjectError, save_project
 
+    if args.from_playground is not None:
+        return _new_from_playground(args)
+    args.data = args.data or "circle"
+    args.hidden = "4,2" if args.hidden is None else args.hidden
+    args.activation = args.activation or "tanh"
+    args.seed = 0 if args.seed is None else args.seed
     if args.data == "csv" or args.data not in DATASETS:
         names = ", ".join(d for d in DATASETS if d != "csv")
         raise CliError(f"--data must be one of {names}; got {args.data!r}")
@@ -355,7 +372,7 @@ def cmd_new(args) -> int:
     out = Path(args.out if args.out.endswith(SUFFIX) else args.out + SUFFIX)
     hidden = [{"class": "Dense", "units": n, "activation": args.activation} for n in sizes]
     try:
-        recipe = DatasetRecipe(args.data, seed=args.seed)
+        recipe = DatasetRecipe(args.data, seed=args.seed, classes=args.classes or 0)
         project = Project(
             name=out.stem,
             dataset=recipe,
@@ -369,6 +386,33 @@ def cmd_new(args) -> int:
         raise CliError(str(exc)) from None
     layers = f"{len(sizes)} hidden layer{'s' * (len(sizes) != 1)}"
     print(f"wrote {out}: {args.data} data, {layers}, {project.loss} loss")
+    return 0
+
+
+def _new_from_playground(args) -> int:
+    """A project from a Playground link; what the link held that could not be used is
+    said on stderr, one line each."""
+    from bpstudio.project import SUFFIX, ProjectError, save_project
+    from bpstudio.project.playground import open_link
+
+    given = [f"--{k}" for k in ("data", "hidden", "classes", "activation") if getattr(args, k)]
+    if given:
+        raise CliError(f"--from-playground sets the data and the network; leave out {given[0]}")
+    out = Path(args.out if args.out.endswith(SUFFIX) else args.out + SUFFIX)
+    try:
+        opened = open_link(args.from_playground)
+        opened.project.name = out.stem
+        if args.seed is not None:  # the link's seed, unless told
+            opened.project.seed = args.seed
+            opened.project.dataset = replace(opened.project.dataset, seed=args.seed)
+        save_project(opened.project, out)
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+    for note in opened.notes:
+        print(f"bpstudio: note: {note}", file=sys.stderr)
+    hidden = len(opened.project.layers) - 1
+    layers = f"{hidden} hidden layer{'s' * (hidden != 1)}"
+    print(f"wrote {out}: {opened.project.dataset.name} data, {layers}, from Playground")
     return 0
 
 

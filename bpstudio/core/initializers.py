@@ -58,6 +58,21 @@ class Ones(Initializer):
         return np.ones(shape, dtype=dtype)
 
 
+class Constant(Initializer):
+    """Every value `value` (TensorFlow Playground starts every bias at 0.1)."""
+
+    name = "constant"
+
+    def __init__(self, value=0.0):
+        self.value = number("value", value)
+
+    def __call__(self, shape, rng, dtype):
+        return np.full(shape, self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "value": self.value}
+
+
 class RandomNormal(Initializer):
     name = "random_normal"
 
@@ -146,6 +161,7 @@ registry.add(
     (
         Zeros,
         Ones,
+        Constant,
         RandomNormal,
         RandomUniform,
         VarianceScaling,

@@ -1,24 +1,37 @@
-"""Datasets: TensorFlow Playground's 2-D sets, two moons, the 8x8 digits and imported CSVs.
+"""Datasets: TensorFlow Playground's 2-D sets, two moons, Gaussian blobs and spiral arms with
+3-6 classes, the 8x8 digits and imported CSVs.
 
 A dataset is made from a `DatasetRecipe` (name, size, noise, train ratio, seed, input
-features), so a project file stores the recipe, not the points, and the same recipe always
-gives the same points. Classification targets are class indices; regression targets are
-(n, 1) floats.
+features, classes), so a project file stores the recipe, not the points, and the same recipe
+always gives the same points. Classification targets are class indices, or -1/+1 in a column
+for Playground's setup (`labels="signed"`: one tanh unit and squared error); regression targets
+are (n, 1) floats.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 from bpstudio._resources import resource_path
 from bpstudio.data.csvdata import CsvTable
 
-CLASSIFICATION_2D = ("circle", "xor", "gauss", "spiral", "moons")
+#: The 2-D sets with a number of classes of the user's choosing (2 to MAX_CLASSES).
+MULTICLASS_2D = ("blobs", "arms")
+CLASSIFICATION_2D = ("circle", "xor", "gauss", "spiral", "moons", *MULTICLASS_2D)
 REGRESSION_2D = ("plane", "multi_gauss")
 DATASETS = (*CLASSIFICATION_2D, *REGRESSION_2D, "digits", "csv")
+#: The classes of the 2-D sets, named by their colours on screen (the first two are
+#: Playground's orange and blue).
+CLASS_NAMES = ("orange", "blue", "green", "purple", "pink", "brown")
+MAX_CLASSES = len(CLASS_NAMES)
+#: How the 2-D sets that take a number of classes make them when none is given.
+DEFAULT_CLASSES = 3
+#: How class labels become targets: class indices, or -1/+1 (two classes, one tanh unit,
+#: squared error: TensorFlow Playground's own setup).
+LABELS = ("index", "signed")
 
 #: Playground's optional input features, each a function of the raw point (x1, x2).
 FEATURES = {
@@ -32,6 +45,8 @@ FEATURES = {
 }
 
 MAX_SAMPLES = 100_000
+#: The input plane the 2-D sets are drawn on runs from -PLANE_EDGE to PLANE_EDGE.
+PLANE_EDGE = 6.0
 
 
 class DatasetError(ValueError):
@@ -48,6 +63,10 @@ class DatasetRecipe:
     train_ratio: float = 0.5
     seed: int = 0
     features: tuple[str, ...] = ("x1", "x2")
+    #: The number of classes of a set in MULTICLASS_2D (0: DEFAULT_CLASSES); the others
+    #: have their own number and take 0.
+    classes: int = 0
+    labels: str = "index"
 
     def __post_init__(self):
         if self.name not in DATASETS:
@@ -74,21 +93,55 @@ class DatasetRecipe:
                 f"features must be distinct names from {', '.join(FEATURES)}; "
                 f"got {list(features)!r}"
             )
+        classes = self.classes
+        if not isinstance(classes, int) or isinstance(classes, bool):
+            raise DatasetError(f"classes must be a whole number; got {classes!r}")
+        if self.name in MULTICLASS_2D:
+            if classes == 0:
+                object.__setattr__(self, "classes", DEFAULT_CLASSES)
+            elif not 2 <= classes <= MAX_CLASSES:
+                raise DatasetError(
+                    f"classes must be from 2 to {MAX_CLASSES} for {self.name}; got {classes!r}"
+                )
+        elif classes:
+            raise DatasetError(
+                f"only {' and '.join(MULTICLASS_2D)} take a number of classes; "
+                f"{self.name} has its own"
+            )
+        if self.labels not in LABELS:
+            raise DatasetError(f"labels must be one of {', '.join(LABELS)}; got {self.labels!r}")
+        if self.labels == "signed" and not (
+            self.name in CLASSIFICATION_2D and self.n_classes_made == 2
+        ):
+            raise DatasetError("labels -1/+1 are for two-class 2-D data only")
 
     @property
     def is_2d(self) -> bool:
         return self.name in CLASSIFICATION_2D or self.name in REGRESSION_2D
 
+    @property
+    def n_classes_made(self) -> int:
+        """How many classes a 2-D classification set has (0 for the others)."""
+        if self.name in MULTICLASS_2D:
+            return self.classes
+        return 2 if self.name in CLASSIFICATION_2D else 0
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["features"] = list(self.features)
+        # Written only when they say something: files and run identities from before stay
+        # the same.
+        if not d["classes"]:
+            del d["classes"]
+        if d["labels"] == "index":
+            del d["labels"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> DatasetRecipe:
         if not isinstance(d, dict):
             raise DatasetError("the dataset must be described by an object")
-        unknown = set(d) - {"name", "n_samples", "noise", "train_ratio", "seed", "features"}
+        unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise DatasetError(f"unknown dataset settings: {', '.join(sorted(unknown))}")
         return cls(**{**d, "features": tuple(d.get("features", ("x1", "x2")))})
@@ -111,6 +164,8 @@ class Dataset:
     points_test: np.ndarray | None = None
     #: For imported data: the per-column mean and std used to standardize (None: as is).
     scaling: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: For imported data of two columns, drawn on the input plane: plane units per input unit.
+    plane_scale: float = 1.0
 
     @property
     def input_dim(self) -> int:
@@ -121,6 +176,11 @@ class Dataset:
         return len(self.class_names)
 
     @property
+    def signed(self) -> bool:
+        """Two classes as -1/+1 for one tanh unit and squared error (Playground's setup)."""
+        return self.recipe.labels == "signed"
+
+    @property
     def output_units(self) -> int:
         """1 for regression and two classes (sigmoid), else one per class (softmax)."""
         return 1 if self.task == "regression" or self.n_classes == 2 else self.n_classes
@@ -129,16 +189,32 @@ class Dataset:
     def output_activation(self) -> str:
         if self.task == "regression":
             return "linear"
+        if self.signed:
+            return "tanh"
         return "sigmoid" if self.n_classes == 2 else "softmax"
 
     @property
     def loss(self) -> str:
-        if self.task == "regression":
+        if self.task == "regression" or self.signed:
             return "mse"
         return "binary_crossentropy" if self.n_classes == 2 else "categorical_crossentropy"
 
+    def class_indices(self, y) -> np.ndarray:
+        """Class indices (n,) of classification targets as this dataset stores them."""
+        y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 else np.asarray(y)
+        return (y > 0).astype(np.int64) if self.signed else y.astype(np.int64)
+
+    def predicted_classes(self, A) -> np.ndarray:
+        """The class each row of network outputs A (n, outputs) stands for."""
+        if A.shape[1] > 1:
+            return A.argmax(axis=1)
+        return (A[:, 0] > (0.0 if self.signed else 0.5)).astype(np.int64)
+
     def transform(self, points: np.ndarray) -> np.ndarray:
-        """Network inputs for raw 2-D points (n, 2), using the recipe's features."""
+        """Network inputs for raw 2-D points (n, 2): the recipe's features, or for imported
+        data of two columns the points scaled back from the plane."""
+        if self.recipe.name == "csv":
+            return np.asarray(points, np.float64) / self.plane_scale
         return feature_matrix(points, self.recipe.features)
 
 
@@ -205,7 +281,8 @@ def _moons(n, noise, rng):
 def _plane(n, noise, rng):
     pts = rng.uniform(-6, 6, (n, 2))
     noisy = pts + rng.uniform(-6, 6, (n, 2)) * noise
-    return pts, np.clip((noisy[:, 0] + noisy[:, 1]) / 10, -1, 1)  # Playground's x + y, scaled
+    # Playground's label: x + y scaled by 1/10, not clipped (corners reach beyond ±1).
+    return pts, (noisy[:, 0] + noisy[:, 1]) / 10
 
 
 _BUMPS = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
@@ -221,6 +298,26 @@ def _multi_gauss(n, noise, rng):
     return pts, label
 
 
+def _blobs(n, noise, rng, k):
+    """k round clusters on a circle of radius 3; noise widens them as it does `gauss`'s."""
+    variance = 0.3 + 1.7 * (noise / 0.5)
+    labels = np.arange(n) % k
+    angle = 2 * math.pi * labels / k + math.pi / 2
+    centers = 3.0 * np.column_stack([np.cos(angle), np.sin(angle)])
+    return centers + rng.normal(0, math.sqrt(variance), (n, 2)), labels.astype(np.int64)
+
+
+def _arms(n, noise, rng, k):
+    """k arms winding out from the middle, each as one of Playground's spiral arms."""
+    labels = np.arange(n) % k
+    i = np.arange(n) // k
+    m = -(-n // k)
+    r = i / m * 5
+    t = 1.75 * i / m * 2 * math.pi + 2 * math.pi * labels / k
+    pts = np.column_stack([r * np.sin(t), r * np.cos(t)])
+    return pts + rng.uniform(-1, 1, (n, 2)) * noise, labels.astype(np.int64)
+
+
 _GENERATORS = {
     "circle": _circle,
     "xor": _xor,
@@ -229,6 +326,8 @@ _GENERATORS = {
     "moons": _moons,
     "plane": _plane,
     "multi_gauss": _multi_gauss,
+    "blobs": _blobs,
+    "arms": _arms,
 }
 
 
@@ -244,9 +343,12 @@ def make_dataset(recipe: DatasetRecipe, table: CsvTable | None = None) -> Datase
         np.random.default_rng(s) for s in np.random.SeedSequence(recipe.seed).spawn(2)
     )
     if recipe.is_2d:
-        pts, y = _GENERATORS[recipe.name](recipe.n_samples, recipe.noise, data_rng)
+        extra = (recipe.classes,) if recipe.name in MULTICLASS_2D else ()
+        pts, y = _GENERATORS[recipe.name](recipe.n_samples, recipe.noise, data_rng, *extra)
         train, test = _split(len(pts), recipe.train_ratio, split_rng)
         regression = recipe.name in REGRESSION_2D
+        if recipe.labels == "signed":
+            y = (2.0 * y - 1.0).reshape(-1, 1)
         y = y.reshape(-1, 1) if regression else y
         return Dataset(
             recipe,
@@ -256,7 +358,7 @@ def make_dataset(recipe: DatasetRecipe, table: CsvTable | None = None) -> Datase
             y[test],
             "regression" if regression else "classification",
             recipe.features,
-            () if regression else ("orange", "blue"),
+            () if regression else CLASS_NAMES[: recipe.n_classes_made],
             pts[train],
             pts[test],
         )
@@ -285,6 +387,12 @@ def make_dataset(recipe: DatasetRecipe, table: CsvTable | None = None) -> Datase
         std = np.where(std > 0, std, 1.0)  # a constant column stays constant
         X_train, X_test, scaling = (X_train - mean) / std, (X_test - mean) / std, (mean, std)
     y = table.y if table.task == "classification" else table.y.reshape(-1, 1)
+    plane = {}
+    if X_train.shape[1] == 2:  # drawn on the input plane, as the 2-D sets are
+        top = max(float(np.abs(X_train).max()), float(np.abs(X_test).max(initial=0.0)))
+        scale = PLANE_EDGE / (1.1 * top) if 0 < top < math.inf else 1.0
+        plane = {"points_train": X_train * scale, "points_test": X_test * scale}
+        plane["plane_scale"] = scale
     return Dataset(
         recipe,
         X_train,
@@ -295,4 +403,5 @@ def make_dataset(recipe: DatasetRecipe, table: CsvTable | None = None) -> Datase
         table.feature_names,
         table.class_names,
         scaling=scaling,
+        **plane,
     )

@@ -396,6 +396,7 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         progress_arrays=arrays.get("progress.npz"),
         lesson=doc.get("lesson"),
         classroom=doc.get("classroom"),
+        view=doc.get("view"),
     )
     history = arrays.get("history.npz", {})
     final = arrays.get("runs.npz", {})

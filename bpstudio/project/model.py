@@ -91,6 +91,8 @@ class Project:
     note: str | None = field(default=None, compare=False)
     lesson: dict | None = None
     classroom: dict | None = None
+    #: How the output plane is shown: {"show_test_data": bool, "discretize": bool}.
+    view: dict | None = None
 
     def data_identity(self) -> dict:
         """What says which data a run trained on: the recipe, and the file for CSV data.
@@ -294,4 +296,6 @@ class Project:
             doc["lesson"] = self.lesson
         if self.classroom is not None:
             doc["classroom"] = self.classroom
+        if self.view is not None:
+            doc["view"] = self.view
         return doc

@@ -53,6 +53,12 @@ ACTIONS = (
     Action("open", "&Open…", "files.open_dialog", "File", (Keys.Open,), "Open a project file",
            lock="open"),
     Action("recent", "Open &Recent", "", "File", lock="open", submenu=True),
+    Action("open_playground", "Open Playground link…", "files.open_playground_dialog", "File",
+           ("Ctrl+Shift+O",), "Open a TensorFlow Playground link as a project: its data, "
+           "network and settings", lock="open"),
+    Action("copy_playground", "Copy as Playground link", "files.copy_playground_link", "File",
+           ("Ctrl+Shift+C",), "Put a TensorFlow Playground link of this setup on the "
+           "clipboard (says what Playground cannot show)"),
     Action("save", "&Save", "files.save", "File", (Keys.Save,),
            "Save the project with its weights and runs", separator=True),
     Action("save_as", "Save &As…", "files.save_as", "File", (Keys.SaveAs,),

@@ -21,8 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpstudio.data.datasets import FEATURES, DatasetRecipe
+from bpstudio.data.datasets import (
+    CLASSIFICATION_2D,
+    DEFAULT_CLASSES,
+    FEATURES,
+    MAX_CLASSES,
+    MULTICLASS_2D,
+    REGRESSION_2D,
+    DatasetRecipe,
+)
 from bpstudio.qt import theme
+
+TWO_D = (*CLASSIFICATION_2D, *REGRESSION_2D)
 
 DATASET_NAMES = {
     "circle": "Circle",
@@ -30,6 +40,8 @@ DATASET_NAMES = {
     "gauss": "Two Gaussian clusters",
     "spiral": "Spiral",
     "moons": "Two moons",
+    "blobs": "Gaussian blobs (3+ classes)",
+    "arms": "Spiral arms (3+ classes)",
     "plane": "Plane (regression)",
     "multi_gauss": "Gaussian bumps (regression)",
     "digits": "Handwritten digits 8×8",
@@ -51,6 +63,8 @@ LEARNING_RATES = (
 REGULARIZATION_RATES = ("0", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1")
 OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
 INVALID = f"QComboBox, QDoubleSpinBox {{ border: 2px solid {theme.RED}; }}"
+#: How many points the window lets the user ask of a 2-D set (files may hold more).
+WINDOW_POINTS = (10, 5000)
 
 
 def _parse_positive(text: str, name: str, allow_zero=False) -> float:
@@ -94,6 +108,21 @@ class DatasetPanel(QWidget):
             "set the network never learns from."
         )
         self.ratio_label = QLabel()
+        self.points = QSpinBox()
+        self.points.setRange(*WINDOW_POINTS)
+        self.points.setSingleStep(100)
+        self.points.setKeyboardTracking(False)  # a change when the typing is done
+        self.points.setToolTip(
+            f"How many points the data set has, training and test together "
+            f"({WINDOW_POINTS[0]}–{WINDOW_POINTS[1]:,})."
+        )
+        self.classes = QSpinBox()
+        self.classes.setRange(2, MAX_CLASSES)
+        self.classes.setKeyboardTracking(False)
+        self.classes.setToolTip(
+            "How many classes the blobs or the spiral arms have; the output layer gets one "
+            "softmax unit per class."
+        )
         self.regenerate = QPushButton("Regenerate")
         self.regenerate.setToolTip("Draw new points with the same settings (a new data seed).")
         self.import_button = QPushButton("Import CSV…")
@@ -118,6 +147,9 @@ class DatasetPanel(QWidget):
         ratio_row.addWidget(self.ratio, 1)
         ratio_row.addWidget(self.ratio_label)
         form.addRow("Training share", ratio_row)
+        form.addRow("Points", self.points)
+        form.addRow("Classes", self.classes)
+        self.form = form
         form.addRow("Inputs", self.features_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.regenerate)
@@ -129,6 +161,8 @@ class DatasetPanel(QWidget):
         self.choice.currentIndexChanged.connect(self._emit)
         self.noise.valueChanged.connect(self._on_slider_moved)
         self.ratio.valueChanged.connect(self._on_slider_moved)
+        self.points.valueChanged.connect(self._emit)
+        self.classes.valueChanged.connect(self._emit)
         self.noise.sliderReleased.connect(self._emit)
         self.ratio.sliderReleased.connect(self._emit)
         self.regenerate.clicked.connect(self._on_regenerate_clicked)
@@ -148,6 +182,11 @@ class DatasetPanel(QWidget):
             box.setChecked(name in recipe.features)
         self.features_box.setEnabled(recipe.is_2d)
         self.noise.setEnabled(recipe.name != "csv")
+        self.points.setValue(min(max(recipe.n_samples, WINDOW_POINTS[0]), WINDOW_POINTS[1]))
+        self.points.setEnabled(recipe.is_2d)
+        self.form.setRowVisible(self.points, recipe.is_2d)
+        self.classes.setValue(recipe.classes or DEFAULT_CLASSES)
+        self.form.setRowVisible(self.classes, recipe.name in MULTICLASS_2D)
         self._on_slider_moved()
         self._updating = False
 
@@ -167,13 +206,20 @@ class DatasetPanel(QWidget):
         if not features:
             self.features["x1"].setChecked(True)  # at least one input; re-emits
             return
+        name, old = self.choice.currentData(), self._recipe
+        # A file's larger set stays as it is until the user asks for another size.
+        keep = old.n_samples > WINDOW_POINTS[1] and self.points.value() == WINDOW_POINTS[1]
+        multiclass = name in MULTICLASS_2D
         recipe = DatasetRecipe(
-            self.choice.currentData(),
-            self._recipe.n_samples,
+            name,
+            self.points.value() if name in TWO_D and not keep else old.n_samples,
             self.noise.value() / 100,
             self.ratio.value() / 100,
-            self._recipe.seed if seed is None else seed,
+            old.seed if seed is None else seed,
             features,
+            self.classes.value() if multiclass else 0,
+            # Playground's -1/+1 labels stay while the data has two classes.
+            old.labels if name in CLASSIFICATION_2D and not multiclass else "index",
         )
         if recipe != self._recipe:
             self._recipe = recipe

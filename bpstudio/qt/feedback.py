@@ -46,6 +46,11 @@ class Feedback:
         value, ok = QInputDialog.getDouble(self.parent, title, label, value, low, high, decimals)
         return value if ok else None
 
+    def text(self, title: str, label: str, start: str = "") -> str | None:
+        """A line typed or pasted by the user; None if cancelled."""
+        text, ok = QInputDialog.getText(self.parent, title, label, QLineEdit.EchoMode.Normal, start)
+        return text if ok else None
+
     def password(self, title: str, label: str) -> str | None:
         """A password typed by the user (not shown); None if cancelled."""
         text, ok = QInputDialog.getText(self.parent, title, label, QLineEdit.EchoMode.Password)

@@ -60,8 +60,11 @@ TINT_GREEN = "#e6f4ea"
 TINT_RED = "#fce8e6"
 TINT_AMBER = "#fef7e0"
 TINT_SELECTED = "#d2e3fc"
-#: The colour of each class of two-class data (and of low and high values), as Playground's.
-CLASS_COLORS = (ORANGE, BLUE)
+PINK = "#e52592"
+BROWN = "#8d6e63"
+#: The colour of each class, in the order of data.datasets.CLASS_NAMES (which names them by
+#: these colours); two-class data and low/high values use the first two, Playground's.
+CLASS_COLORS = (ORANGE, BLUE, GREEN, PURPLE, PINK, BROWN)
 MIDDLE = "#f5f5f5"  # between the two, in the output plane
 #: One colour per run in Compare runs, in order.
 RUN_COLORS = (TRAIN, TEST, GREEN, PURPLE, BRIGHT_RED, CYAN, AMBER, MID_GREY)
@@ -104,6 +107,25 @@ def shading() -> pg.ColorMap:
     the points (in the full colours) stay visible on their own class's region."""
     light = [mix(c, 0.45) for c in (CLASS_COLORS[0], MIDDLE, CLASS_COLORS[1])]
     return pg.ColorMap([0.0, 0.5, 1.0], light)
+
+
+def class_color(index: int) -> str:
+    """The colour of class `index`; data with more classes than colours repeats them."""
+    return CLASS_COLORS[index % len(CLASS_COLORS)]
+
+
+def regions(probabilities: np.ndarray) -> np.ndarray:
+    """An RGB picture (rows, columns, 3) of class probabilities (rows, columns, classes): each
+    place in the colour of the class the network answers there, pale where it is unsure
+    (the top probability near 1/classes) and deep where it is sure, as light as `shading`'s
+    ends at most, so points in full colour stay visible."""
+    k = probabilities.shape[-1]
+    p = np.nan_to_num(probabilities, nan=1.0 / k)
+    top = p.argmax(axis=-1)
+    sure = np.clip((p.max(axis=-1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    colours = np.array([QColor(class_color(i)).getRgb()[:3] for i in range(k)], float)
+    amount = 0.45 * sure[..., None]
+    return (255 + (colours[top] - 255) * amount).astype(np.uint8)
 
 
 def mix(color: str, amount: float) -> tuple[int, int, int]:

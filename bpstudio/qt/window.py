@@ -220,6 +220,7 @@ class StudioWindow(QMainWindow):
         panels["settings"].seed_requested.connect(self._on_seed_requested)
         edits.fix_started.connect(self._on_fix_started)
         self.network_panel.canvas.unit_pointed.connect(panels["output"].show_unit)
+        panels["output"].view_changed.connect(self._on_view_changed)
         self.network_panel.canvas.layer_selected.connect(
             lambda index: index is not None and self.docks["layer"].raise_()
         )
@@ -269,6 +270,7 @@ class StudioWindow(QMainWindow):
         )
         self.panels["settings"].show_seed(trainer.net.seed)
         self._show_description()
+        self.panels["output"].show_view(project.view)
         self.failure_banner.hide()
         self.diagnosis.reset()
         self.panels["lesson"].show_project(project)
@@ -284,6 +286,10 @@ class StudioWindow(QMainWindow):
         self._update_title()
         if project.note:
             self.feedback.status(f"{project.name}: {project.note}", 10000)
+
+    def _on_view_changed(self):
+        """How the plane is shown is the project's (saved, reopened), not a change to undo."""
+        self.document.project.view = self.panels["output"].view()
 
     def _show_description(self, *_):
         """The project's name and description over the network (a lesson says its own in
@@ -461,6 +467,7 @@ class StudioWindow(QMainWindow):
 def _output_note(dataset) -> str:
     what = {
         "sigmoid": "two classes",
+        "tanh": "two classes as −1/+1, as in Playground",
         "softmax": f"{dataset.n_classes} classes",
         "linear": "a regression",
     }[dataset.output_activation]

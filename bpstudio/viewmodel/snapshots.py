@@ -18,12 +18,12 @@ from bpstudio.analysis.diagnostics import Flow, activation_names, diagnose, grad
 from bpstudio.core import Dense, meter
 from bpstudio.core.callbacks import Callback
 from bpstudio.core.meter import GRAD_NORM
-from bpstudio.data.datasets import FEATURES
+from bpstudio.data.datasets import FEATURES, PLANE_EDGE
 from bpstudio.training.history import EPOCH_COLUMNS
 from bpstudio.viewmodel.names import layer_labels
 
 #: The 2-D data sets live in [-6, 6] x [-6, 6], as in TensorFlow Playground.
-DOMAIN = 6.0
+DOMAIN = PLANE_EDGE
 GRID = 60
 UNIT_GRID = 24  # the resolution of each unit's own picture of the input plane
 BLOCKS = 6  # a network too big to copy sends each kernel as at most BLOCKS x BLOCKS means
@@ -44,10 +44,12 @@ class OutputView:
     """What the network has learned, in the form that suits the data."""
 
     kind: str  # "boundary" (2-D data), "confusion" (classification), "scatter" (regression)
-    grid: np.ndarray | None = None  # (GRID, GRID) output over the input plane; row = x2
+    #: The output over the input plane, row = x2: (GRID, GRID) for one output unit (two
+    #: classes as 0…1, or a regression's value), (GRID, GRID, classes) probabilities for more.
+    grid: np.ndarray | None = None
     points_train: np.ndarray | None = None
     points_test: np.ndarray | None = None
-    labels_train: np.ndarray | None = None
+    labels_train: np.ndarray | None = None  # class indices, or regression targets
     labels_test: np.ndarray | None = None
     confusion: np.ndarray | None = None  # (classes, classes): rows true, columns predicted
     class_names: tuple = ()
@@ -288,22 +290,31 @@ class SnapshotMaker:
     def _output(self) -> OutputView | None:
         t = self.trainer
         ds, net = t.dataset, t.net
+        regression = ds.task == "regression"
         if self.grid_inputs is not None:
-            out = net.predict(self.grid_inputs)[:, 0].reshape(GRID, GRID)
+            out = net.predict(self.grid_inputs)
+            out = out[:, 0] if out.shape[1] == 1 else out
+            if ds.signed:
+                out = (out + 1) / 2  # tanh's -1…1 drawn as the sigmoid's 0…1
+            labels = (
+                (np.asarray(ds.y_train).ravel(), np.asarray(ds.y_test).ravel())
+                if regression
+                else (ds.class_indices(ds.y_train), ds.class_indices(ds.y_test))
+            )
             return OutputView(
                 "boundary",
-                grid=out,
+                grid=out.reshape(GRID, GRID, *out.shape[1:]),
                 points_train=ds.points_train,
                 points_test=ds.points_test,
-                labels_train=np.asarray(ds.y_train).ravel(),
-                labels_test=np.asarray(ds.y_test).ravel(),
+                labels_train=labels[0],
+                labels_test=labels[1],
                 class_names=ds.class_names,
-                regression=ds.task == "regression",
+                regression=regression,
             )
         if ds.task == "classification":
             A = net.predict(t.X_test)
-            pred = (A[:, 0] > 0.5).astype(int) if A.shape[1] == 1 else A.argmax(axis=1)
-            true = np.asarray(ds.y_test).ravel().astype(int)
+            pred = ds.predicted_classes(A)
+            true = ds.class_indices(ds.y_test)
             k = ds.n_classes
             confusion = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
             samples = None

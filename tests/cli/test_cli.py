@@ -88,6 +88,7 @@ def test_datasets_lists_every_data_set_as_it_is_made(capsys):
     digits = make_dataset(DatasetRecipe("digits"))
     assert rows["digits"][1:4] == ["classification", "64", str(digits.n_classes)]
     assert rows["plane"][1:4] == ["regression", "2", "-"]
+    assert rows["arms"][1:5] == ["classification", "2", "3", "(2-6)"]
 
 
 def test_new_makes_a_project_from_options(tmp_path, capsys):
@@ -107,9 +108,42 @@ def test_new_makes_a_project_from_options(tmp_path, capsys):
     trainer.fit(steps=2)  # it trains
 
 
+def test_new_with_classes_makes_a_softmax_project_that_reopens(tmp_path):
+    from bpstudio.project import load_project
+
+    assert main(["new", str(tmp_path / "arms"), "--data", "arms", "--classes", "4"]) == 0
+    project = load_project(tmp_path / "arms.bpstudio")
+    assert project.dataset.classes == 4 and project.layers[-1]["units"] == 4
+    assert project.layers[-1]["activation"] == "softmax"
+    assert project.make_trainer().dataset.class_names == ("orange", "blue", "green", "purple")
+
+
+def test_new_from_a_playground_link_says_what_it_could_not_use(tmp_path, capsys):
+    from bpstudio.project import load_project
+
+    link = (
+        "https://playground.tensorflow.org/#activation=relu&dataset=xor&networkShape=3"
+        "&learningRate=0.1&noise=10&wobble=2"
+    )
+    assert main(["new", str(tmp_path / "pg"), "--from-playground", link]) == 0
+    out, err = capsys.readouterr()
+    assert "wrote" in out and "xor data, 1 hidden layer," in out
+    assert err.strip() == "bpstudio: note: wobble: not a field Playground knows; ignored"
+    project = load_project(tmp_path / "pg.bpstudio")
+    assert project.dataset.name == "xor" and project.dataset.labels == "signed"
+    assert [c["activation"] for c in project.layers] == ["relu", "tanh"]
+    assert project.optimizer["learning_rate"] == 0.05
+    assert main(["new", str(tmp_path / "s"), "--from-playground", link, "--seed", "9"]) == 0
+    assert load_project(tmp_path / "s.bpstudio").dataset.seed == 9
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
+        (["--from-playground", "https://example.com/"], "not a Playground link"),
+        (["--from-playground", "#dataset=xor", "--hidden", "3"], "leave out --hidden"),
+        (["--data", "circle", "--classes", "3"], "only blobs and arms take a number"),
+        (["--data", "blobs", "--classes", "9"], "classes must be from 2 to 6"),
         (["--data", "csv"], "--data must be one of"),
         (["--hidden", "8,x"], "--hidden takes whole numbers"),
         (["--hidden", "0"], "units must be >= 1"),

@@ -19,6 +19,7 @@ NON_DEFAULT = {
     "beta_1": 0.8,
     "beta_2": 0.99,
     "mean": 0.3,
+    "value": 0.1,
     "stddev": 0.7,
     "minval": -0.2,
     "maxval": 0.4,

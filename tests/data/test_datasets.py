@@ -5,8 +5,10 @@ import pytest
 
 from bpstudio.data.csvdata import CsvError, read_csv
 from bpstudio.data.datasets import (
+    CLASS_NAMES,
     CLASSIFICATION_2D,
     FEATURES,
+    MULTICLASS_2D,
     REGRESSION_2D,
     DatasetError,
     DatasetRecipe,
@@ -24,10 +26,15 @@ def test_2d_sets_are_seeded_split_and_noisy(name):
     assert not np.array_equal(a.X_train, c.X_train)
     clean = make_dataset(DatasetRecipe(name, n_samples=400, noise=0.0, seed=3))
     assert np.abs(a.points_train).max() < 12 and np.abs(clean.points_train).max() <= 6.5
-    if name in CLASSIFICATION_2D:
+    if name in MULTICLASS_2D:  # three classes unless told
+        assert set(np.unique(a.y_train)) == {0, 1, 2} and a.loss == "categorical_crossentropy"
+        assert a.output_units == 3 and a.output_activation == "softmax"
+    elif name in CLASSIFICATION_2D:
         assert set(np.unique(a.y_train)) == {0, 1} and a.loss == "binary_crossentropy"
     else:
-        assert a.y_train.shape == (280, 1) and np.abs(a.y_train).max() <= 1 and a.loss == "mse"
+        # Playground's plane is (x1 + x2) / 10, unclipped; its bumps stay within ±1.
+        top = (12 + 2 * 6 * 0.2) / 10 if name == "plane" else 1
+        assert a.y_train.shape == (280, 1) and np.abs(a.y_train).max() <= top and a.loss == "mse"
 
 
 def test_circle_labels_follow_the_radius_without_noise():
@@ -59,9 +66,66 @@ def test_digits():
     assert d.loss == "categorical_crossentropy"
 
 
+@pytest.mark.parametrize("name", MULTICLASS_2D)
+@pytest.mark.parametrize("k", range(2, len(CLASS_NAMES) + 1))
+def test_multiclass_sets_make_k_balanced_classes_named_by_colour(name, k):
+    d = make_dataset(DatasetRecipe(name, n_samples=600, classes=k, noise=0.1))
+    y = np.concatenate([d.y_train, d.y_test])
+    assert np.bincount(y).tolist() == [600 // k + (i < 600 % k) for i in range(k)]
+    assert d.class_names == CLASS_NAMES[:k] and d.n_classes == k
+    assert d.output_units == (1 if k == 2 else k)
+    # Each class sits in its own place: a point's nearest class centre is mostly its own.
+    pts = np.concatenate([d.points_train, d.points_test])
+    if name == "blobs":
+        centres = np.array([pts[y == c].mean(axis=0) for c in range(k)])
+        nearest = np.linalg.norm(pts[:, None] - centres[None], axis=2).argmin(axis=1)
+        assert np.mean(nearest == y) > 0.9
+    else:  # each arm winds from the middle out, turned 1/k of a circle from the last
+        angle = np.arctan2(pts[:, 0], pts[:, 1])
+        far = np.hypot(*pts.T) > 1
+        first = [
+            np.median(np.mod(angle[far & (y == c)] - angle[far & (y == 0)].mean(), 7))
+            for c in range(k)
+        ]
+        assert len(set(np.round(first, 3))) == k
+
+
+def test_multiclass_recipe_round_trips_and_old_recipes_write_nothing_new():
+    r = DatasetRecipe("arms", classes=5, noise=0.2)
+    assert r.to_dict()["classes"] == 5 and DatasetRecipe.from_dict(r.to_dict()) == r
+    assert DatasetRecipe("blobs").classes == 3
+    assert set(DatasetRecipe("circle").to_dict()) == {
+        "name",
+        "n_samples",
+        "noise",
+        "train_ratio",
+        "seed",
+        "features",
+    }
+
+
+def test_signed_labels_are_playgrounds_minus_and_plus_one():
+    plain = make_dataset(DatasetRecipe("circle", seed=2))
+    signed = make_dataset(DatasetRecipe("circle", seed=2, labels="signed"))
+    np.testing.assert_array_equal(signed.X_train, plain.X_train)
+    np.testing.assert_array_equal(signed.y_train.ravel(), 2.0 * plain.y_train - 1)
+    assert (signed.output_units, signed.output_activation, signed.loss) == (1, "tanh", "mse")
+    np.testing.assert_array_equal(signed.class_indices(signed.y_test), plain.y_test)
+    A = np.array([[-0.2], [0.1], [0.7]])
+    assert signed.predicted_classes(A).tolist() == [0, 1, 1]
+    assert plain.predicted_classes(A).tolist() == [0, 0, 1]
+
+
 @pytest.mark.parametrize(
     "kw,match",
     [
+        ({"name": "circle", "classes": 3}, "only blobs and arms"),
+        ({"name": "blobs", "classes": 7}, "classes must be from 2 to 6"),
+        ({"name": "arms", "classes": 1}, "classes must be from 2 to 6"),
+        ({"name": "blobs", "classes": 3.0}, "whole number"),
+        ({"name": "blobs", "labels": "signed"}, "two-class 2-D data"),
+        ({"name": "plane", "labels": "signed"}, "two-class 2-D data"),
+        ({"labels": "onehot"}, "labels must be one of"),
         ({"name": "mnist"}, "dataset must be one of"),
         ({"noise": 0.9}, "noise"),
         ({"train_ratio": 1.0}, "train_ratio"),
@@ -160,6 +224,19 @@ def test_csv_files_binary_huge_and_not_utf8(tmp_path, monkeypatch):
         read_csv(big)
     with pytest.raises(CsvError, match="cannot read"):
         read_csv(tmp_path / "missing.csv")
+
+
+def test_two_column_csv_is_drawn_on_the_input_plane():
+    rows = "\n".join(
+        f"{x},{y},{'abc'[i % 3]}"
+        for i, (x, y) in enumerate(np.random.default_rng(0).normal(size=(90, 2)) * 40)
+    )
+    table = csv_text("a,b,kind\n" + rows)
+    d = make_dataset(DatasetRecipe("csv"), table)
+    assert d.n_classes == 3 and d.output_activation == "softmax"
+    edge = max(np.abs(d.points_train).max(), np.abs(d.points_test).max())
+    assert 5 < edge < 6  # the data fills the plane, inside its edge
+    np.testing.assert_allclose(d.transform(d.points_train), d.X_train)
 
 
 def test_csv_missing_table_for_a_csv_recipe():

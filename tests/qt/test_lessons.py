@@ -279,11 +279,15 @@ def test_the_colours_lesson_texts_name_are_the_ones_on_screen():
     import re
     from pathlib import Path
 
+    from bpstudio.data.datasets import CLASS_NAMES
     from bpstudio.lessons.catalog import LESSONS
     from bpstudio.qt import theme
 
-    names = {theme.ORANGE: "orange", theme.BLUE: "blue"}
-    class_colour = {k: names[colour] for k, colour in enumerate(theme.CLASS_COLORS)}
+    # The classes are named by their colours on screen: each name is its colour's.
+    named = dict(zip(CLASS_NAMES, (theme.ORANGE, theme.BLUE, theme.GREEN, theme.PURPLE)))
+    named.update(pink=theme.PINK, brown=theme.BROWN)
+    assert [named[name] for name in CLASS_NAMES] == list(theme.CLASS_COLORS)
+    class_colour = dict(enumerate(CLASS_NAMES))
     texts = []
     for make in LESSONS.values():
         project = make()

@@ -215,6 +215,48 @@ def test_switching_the_data_rebuilds_the_output_layer(qtbot, make_window):
     assert window.panels["output"].matrix.image.shape == (10, 10)
 
 
+def test_multiclass_data_from_the_data_panel_draws_each_class_region(qtbot, make_window):
+    window = make_window()
+    panel = window.panels["dataset"]
+    assert not panel.classes.isVisibleTo(panel)  # two-class data has no class count
+    panel.choice.setCurrentIndex(panel.choice.findData("blobs"))
+    qtbot.waitUntil(lambda: window.session.trainer.net.output_dim == 3, timeout=10000)
+    assert panel.classes.isVisibleTo(panel) and panel.classes.value() == 3
+    panel.classes.setValue(5)
+    panel.points.setValue(1000)
+    qtbot.waitUntil(lambda: window.session.trainer.net.output_dim == 5, timeout=10000)
+    recipe = window.project.dataset
+    assert (recipe.classes, recipe.n_samples) == (5, 1000)
+    assert window.project.loss == "categorical_crossentropy"
+    for _ in range(3):
+        window.actions["epoch"].trigger()
+        wait_idle(qtbot, window)
+    out = window.last_snapshot.output
+    assert out.kind == "boundary" and out.grid.shape == (60, 60, 5)
+    np.testing.assert_allclose(out.grid.sum(axis=2), 1.0)  # softmax: the classes share it
+    qtbot.waitUntil(lambda: window.panels["output"].regions.image is not None)
+    output = window.panels["output"]
+    picture = output.regions.image
+    assert output.regions.isVisible() and not output.heat.isVisible()
+    # Each place is tinted towards the colour of the class the network answers there.
+    from bpstudio.qt import theme
+
+    top = out.grid.argmax(axis=2)
+    for k in range(5):
+        if (top == k).any():
+            rgb = np.array(theme.color(theme.class_color(k)).getRgb()[:3])
+            pixels = picture[top == k].astype(float)
+            tint = 255 - pixels  # how far from white, channel by channel
+            assert np.corrcoef(tint.mean(axis=0), 255 - rgb)[0, 1] > 0.9
+    title = output.plane_plot.titleLabel.text
+    for name in ("orange", "blue", "green", "purple", "pink"):
+        assert name in title
+    # Back to two classes: one sigmoid unit again, the heat map instead of the regions.
+    panel.choice.setCurrentIndex(panel.choice.findData("circle"))
+    qtbot.waitUntil(lambda: window.session.trainer.net.output_dim == 1, timeout=10000)
+    assert window.project.dataset.classes == 0
+
+
 def test_panels_export_png_svg_csv_and_the_window_png(qtbot, make_window, tmp_path):
     window = make_window()
     window.actions["epoch"].trigger()
@@ -894,3 +936,60 @@ def test_a_crowded_layer_axis_writes_short_names_then_numbers(qapp):
                             (45, ["1", "2", "3"])):  # fmt: skip
         axis.resize(width, 30)
         assert axis.tickStrings([0, 1, 2], 1, 1) == expected, width
+
+
+def test_open_a_playground_link_and_copy_it_back(qtbot, make_window, monkeypatch, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    window = make_window()
+    shown = []
+    monkeypatch.setattr(
+        window.feedback, "error", lambda title, message, detail=None: shown.append(message)
+    )
+    link = (
+        "https://playground.tensorflow.org/#activation=relu&dataset=xor&networkShape=6,3"
+        "&learningRate=0.1&showTestData=true&discretize=true&noise=15&wobble=1"
+        "&learningRate_hide=true&regularization_hide=true&regularizationRate_hide=true"
+        "&batchSize_hide=true"
+    )
+    QGuiApplication.clipboard().setText(link)
+    asked = []
+
+    def paste(title, label, start=""):
+        asked.append(start)
+        return start
+
+    monkeypatch.setattr(window.feedback, "text", paste)
+    window.actions["open_playground"].trigger()
+    assert asked == [link]  # the clipboard's link, ready to open
+    qtbot.waitUntil(lambda: window.project.dataset.name == "xor")
+    assert len(shown) == 1 and "wobble: not a field Playground knows" in shown[0]
+    trainer = window.session.trainer
+    assert [layer.units for layer in trainer.net.kernel_layers] == [6, 3, 1]
+    assert trainer.net.loss.name == "mse" and trainer.dataset.signed
+    output = window.panels["output"]
+    assert output.show_test.isChecked() and output.discretize.isChecked()
+    assert not window.classroom.allows("settings") and window.classroom.allows("dataset")
+    window.actions["epoch"].trigger()
+    wait_idle(qtbot, window)
+    assert window.last_snapshot.output.grid.min() >= 0  # tanh drawn as 0…1
+    # The user unticks test data: saved with the project and reopened so.
+    output.show_test.setChecked(False)
+    assert window.files.save_to(tmp_path / "pg.bpstudio")
+    assert load_project(tmp_path / "pg.bpstudio").view == {
+        "show_test_data": False,
+        "discretize": True,
+    }
+    shown.clear()
+    window.actions["copy_playground"].trigger()
+    copied = QGuiApplication.clipboard().text()
+    assert copied.startswith("https://playground.tensorflow.org/#") and shown == []
+    for field in ("activation=relu", "dataset=xor", "networkShape=6,3", "learningRate=0.1",
+                  "showTestData=false", "discretize=true", "noise=15",
+                  "batchSize_hide=true"):  # fmt: skip
+        assert field in copied.split("#")[1].split("&"), field
+    # A setup Playground cannot show: the link is still copied, and the misfit is said.
+    window.edits.change_optimizer("adam")
+    qtbot.waitUntil(lambda: window.project.optimizer["name"] == "adam")
+    window.actions["copy_playground"].trigger()
+    assert any("plain SGD only" in m for m in shown)

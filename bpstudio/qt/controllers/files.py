@@ -7,11 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from bpstudio._resources import resource_path
 from bpstudio.lessons import lessons
 from bpstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
+from bpstudio.project.playground import link_of, open_link
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.feedback import Feedback
 from bpstudio.qt.writer import BackgroundWriter
@@ -81,6 +83,58 @@ class FilesController(QObject):
         project = first_lesson()
         project.name, project.description, project.lesson = UNTITLED, "", None
         return self.open_project(project)
+
+    def open_playground_dialog(self):
+        """Ask for a Playground link (the clipboard's, if it holds one) and open it."""
+        clip = QGuiApplication.clipboard().text().strip()
+        link = self.feedback.text(
+            "Open Playground link",
+            "Paste a TensorFlow Playground link (https://playground.tensorflow.org/#…):",
+            clip if "#" in clip and "=" in clip and len(clip) < 5000 else "",
+        )
+        if link and link.strip():
+            self.open_playground(link)
+
+    def open_playground(self, link: str) -> bool:
+        """Open the project a Playground link describes; what the link held that could not
+        be used is said, field by field."""
+        if not self.maybe_save():
+            return False
+        try:
+            opened = open_link(link)
+        except ProjectError as exc:
+            self.feedback.error("The Playground link cannot be opened", str(exc))
+            return False
+        if not self.open_project(opened.project):
+            return False
+        if opened.notes:
+            self.feedback.error(
+                "Parts of the Playground link were not used",
+                "The rest of the link is open. Not used:\n• " + "\n• ".join(opened.notes),
+            )
+        else:
+            self.feedback.status("Opened the Playground link: Playground's own setup", 8000)
+        return True
+
+    def copy_playground_link(self) -> str | None:
+        """Put the Playground link of this project on the clipboard; say what Playground
+        cannot show of it. Returns the link."""
+        try:
+            project = self.training.capture()
+        except (ProjectError, TimeoutError) as exc:
+            self.feedback.error("No link was made", str(exc))
+            return None
+        link, misfits = link_of(project)
+        QGuiApplication.clipboard().setText(link)
+        if misfits:
+            self.feedback.error(
+                "Playground cannot show all of this project",
+                "The link on the clipboard carries the rest. Does not fit:\n• "
+                + "\n• ".join(misfits),
+            )
+        else:
+            self.feedback.status("Copied the Playground link of this project", 6000)
+        return link
 
     # ------------------------------------------------------------------ saving
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -25,6 +25,8 @@ GRID_COLUMNS = 8
 
 class OutputPanel(Panel):
     every = 2
+    #: The user changed how the plane is shown (show test data, discretize): view() tells.
+    view_changed = Signal()
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
@@ -41,6 +43,11 @@ class OutputPanel(Panel):
         self.heat.setColorMap(theme.shading())
         self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
         self.plane_plot.addItem(self.heat)
+        # More than two classes: each class's region in its colour (an RGB picture).
+        self.regions = pg.ImageItem()
+        self.regions.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
+        self.regions.hide()
+        self.plane_plot.addItem(self.regions)
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(theme.WHITE, width=1))
         self.test_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen(theme.TEXT, width=1.6))
         self.plane_plot.addItem(self.train_points)
@@ -98,6 +105,7 @@ class OutputPanel(Panel):
         )
         for box in (self.show_test, self.discretize):
             box.toggled.connect(self._on_option_toggled)
+            box.toggled.connect(self.view_changed)
         self.summary = theme.StatusLabel(2)
         self._drawn_points = None
         #: The unit whose picture the plane shows instead of the output while the pointer is
@@ -119,6 +127,21 @@ class OutputPanel(Panel):
         if page is self.matrix_view:
             return [self.matrix_plot] + [self.samples_plot] * self._samples_shown()
         return [self.scatter_plot]
+
+    def view(self) -> dict:
+        """How the plane is shown, as the project keeps it."""
+        return {
+            "show_test_data": self.show_test.isChecked(),
+            "discretize": self.discretize.isChecked(),
+        }
+
+    def show_view(self, view: dict | None):
+        """Show the plane as a project keeps it (None: as it is)."""
+        for box, key in ((self.show_test, "show_test_data"), (self.discretize, "discretize")):
+            if view is not None and key in view:
+                with QSignalBlocker(box):
+                    box.setChecked(bool(view[key]))
+        self._on_option_toggled(True)
 
     def _on_option_toggled(self, _on):
         if self.snapshot is not None:
@@ -181,17 +204,31 @@ class OutputPanel(Panel):
                 (("−1", theme.CLASS_COLORS[0]), ("+1", theme.CLASS_COLORS[1])),
                 mark="■",
             )
-        else:
+        elif grid.ndim == 2:
             levels = (0, 1)
             picture = (
                 (grid > 0.5).astype(float) * 0.8 + 0.1 if self.discretize.isChecked() else grid
             )
-            names = [str(n) for n in (out.class_names or ("0", "1"))][:2]
+        else:
+            levels, picture = None, grid
+            if self.discretize.isChecked():
+                picture = np.eye(grid.shape[-1])[np.nan_to_num(grid).argmax(axis=-1)]
+        if unit is None and not out.regression:
+            names = [str(n) for n in (out.class_names or ("0", "1"))]
             theme.keyed_title(
-                self.plane_plot, "Output", tuple(zip(names, theme.CLASS_COLORS)), mark="■"
+                self.plane_plot,
+                "Output",
+                tuple((name, theme.class_color(i)) for i, name in enumerate(names)),
+                mark="■",
             )
-        self.heat.setImage(np.nan_to_num(picture, nan=0.5), levels=levels, autoLevels=False)
-        self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
+        if levels is None:  # class regions
+            self.regions.setImage(theme.regions(picture), autoLevels=False)
+            self.regions.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
+        else:
+            self.heat.setImage(np.nan_to_num(picture, nan=0.5), levels=levels, autoLevels=False)
+            self.heat.setRect(QRectF(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN))
+        self.regions.setVisible(levels is None)
+        self.heat.setVisible(levels is not None)
         # The points change only with the data (or the test toggle), not as training goes.
         points = (id(out.points_train), self.show_test.isChecked())
         if points != self._drawn_points:
@@ -291,11 +328,11 @@ class SquareContainer(QWidget):
         self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
 
 
-_BRUSHES = [pg.mkBrush(color) for color in theme.CLASS_COLORS]
+_BRUSHES = [pg.mkBrush(theme.class_color(i)) for i in range(len(theme.CLASS_COLORS))]
 
 
 def _point_brushes(labels, regression):
     if regression:
         cmap = theme.diverging()
         return [pg.mkBrush(c) for c in cmap.map((np.clip(labels, -1, 1) + 1) / 2, mode="qcolor")]
-    return [_BRUSHES[int(v)] for v in labels]
+    return [_BRUSHES[int(v) % len(_BRUSHES)] for v in labels]
