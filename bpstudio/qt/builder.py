@@ -272,6 +272,7 @@ class BuilderPanel(Panel):
     edit_requested = Signal(object, str)  # new layer list, description
     features_requested = Signal(object, str)  # new input features, description
     weight_requested = Signal(str, int, int, float)
+    bias_requested = Signal(str, int, float)  # layer, unit, bias
     rejected = Signal(str)  # an edit that cannot be made, and why
 
     def __init__(self, source, parent=None):
@@ -319,6 +320,7 @@ class BuilderPanel(Panel):
         self.canvas.layer_selected.connect(self._on_selected)
         self.canvas.feature_toggled.connect(self._on_feature_toggled)
         self.canvas.weight_clicked.connect(self.weight_requested)
+        self.canvas.bias_clicked.connect(self.bias_requested)
         self.inspector.changed.connect(self._on_inspector_changed)
 
     def set_undo_actions(self, undo, redo):

@@ -365,6 +365,15 @@ class ColumnItem(QGraphicsObject):
             self.canvas.select(self.col.index)
         event.accept()
 
+    def mouseDoubleClickEvent(self, event):
+        unit = self.col.unit_at(event.pos())
+        if self.col.kind == "Dense" and unit is not None and self.bias is not None:
+            if not self.canvas.locked:
+                self.canvas.bias_clicked.emit(self.col.title, unit, float(self.bias[unit]))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def hoverMoveEvent(self, event):
         unit = self.col.unit_at(event.pos())
         if unit != self.hover_unit:
@@ -546,7 +555,7 @@ class UnitPreview(QGraphicsItem):
         self.hide()
 
     def boundingRect(self):
-        return QRectF(0, 0, 132, 166)
+        return QRectF(0, 0, 132, 182)
 
     def paint(self, painter, option, widget=None):
         painter.setBrush(QBrush(theme.color(theme.WHITE, 235)))
@@ -556,7 +565,7 @@ class UnitPreview(QGraphicsItem):
             painter.drawPixmap(6, 6, self.pixmap)
         painter.setPen(QColor(theme.TEXT))
         painter.drawText(
-            QRectF(4, 128, 124, 36),
+            QRectF(4, 128, 124, 52),
             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
             self.caption,
         )
@@ -569,6 +578,7 @@ class NetworkCanvas(QGraphicsView):
     feature_toggled = Signal(str)
     layer_selected = Signal(int)
     weight_clicked = Signal(str, int, int, float)  # layer, row, column, weight
+    bias_clicked = Signal(str, int, float)  # layer, unit, bias
     #: The pointer is on a unit: (its name on screen, ("unit", dense layer, unit) or
     #: ("feature", name)); ("", None) when it leaves.
     unit_pointed = Signal(str, object)
@@ -870,6 +880,9 @@ class NetworkCanvas(QGraphicsView):
             grads = s.unit_grads[dense]
             if unit < len(grads):
                 caption += f"\n‖∂L/∂w‖ = {grads[unit]:.2e}"
+        item = next((i for i in self.items if i.col is col), None)
+        if item is not None and item.bias is not None and unit < len(item.bias):
+            caption += f"\nbias {item.bias[unit]:.3g}" + ("" if self.locked else " (double-click)")
         pixmap = None
         if s.unit_grids is not None and dense < len(s.unit_grids):
             grids = s.unit_grids[dense]

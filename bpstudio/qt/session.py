@@ -110,7 +110,7 @@ class TrainingSession(QObject):
     def change(self, **changes):
         self.controls.change(**changes)
 
-    def set_weight(self, layer: str, row: int, column: int, value: float):
+    def set_weight(self, layer: str, row: int | None, column: int, value: float):
         self.controls.set_weight(layer, row, column, value)
 
     def set_delay(self, seconds: float):

@@ -45,7 +45,8 @@ class Commands:
     reset_seed: int | None = None  # with reset: draw the new weights from this seed
     rollback: bool = False
     changes: dict = field(default_factory=dict)
-    weights: list = field(default_factory=list)  # (layer, row, column, value) to set
+    #: (layer, row, column, value) to set; row None: the bias of unit `column`.
+    weights: list = field(default_factory=list)
 
 
 class TrainerControls:
@@ -120,8 +121,8 @@ class TrainerControls:
     def delay(self) -> float:
         return self._delay  # read on every step: one float, no lock needed
 
-    def set_weight(self, layer: str, row: int, column: int, value: float):
-        """Queue one kernel entry to set (as Playground's edge editing does)."""
+    def set_weight(self, layer: str, row: int | None, column: int, value: float):
+        """Queue one kernel entry (row None: a bias) to set, as Playground's edge editing does."""
         with self._cond:
             self._c.weights.append((layer, row, column, value))
             self._notify()

@@ -300,13 +300,18 @@ class Trainer:
             "global_clipnorm": opt.global_clipnorm,
         }
 
-    def set_weight(self, layer: str, row: int, column: int, value: float):
-        """Set one entry of a layer's kernel, leaving a marker in the history."""
+    def set_weight(self, layer: str, row: int | None, column: int, value: float):
+        """Set one entry of a layer's kernel (row None: the bias of unit `column`), leaving a
+        marker in the history."""
         found = [x for x in self.net.kernel_layers if x.name == layer]
         if not found:
             raise TrainingError(f"there is no layer {layer!r} with a kernel")
+        if row is None:
+            bias = found[0].params.get("bias")
+            if bias is None or not 0 <= column < len(bias):
+                raise TrainingError(f"{layer} has no bias [{column}]")
         kernel = found[0].params["kernel"]
-        if not (0 <= row < kernel.shape[0] and 0 <= column < kernel.shape[1]):
+        if row is not None and not (0 <= row < kernel.shape[0] and 0 <= column < kernel.shape[1]):
             raise TrainingError(f"{layer} has no weight [{row}, {column}]")
         if not (
             isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= MAX_WEIGHT
@@ -314,6 +319,10 @@ class Trainer:
             raise TrainingError(
                 f"a weight must be a finite number up to {MAX_WEIGHT:g} in size; got {value!r}"
             )
+        if row is None:
+            bias[column] = value
+            self.history.events.append((self.net.steps, f"{layer} bias [{column}] = {value:g}"))
+            return
         kernel[row, column] = value
         self.history.events.append(
             (self.net.steps, f"{layer} weight [{row}, {column}] = {value:g}")

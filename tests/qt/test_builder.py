@@ -142,6 +142,26 @@ def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_windo
         lambda: [e[1] for e in window.last_snapshot.events[-1:]] == ["dense weight [1, 3] = 0.5"],
         timeout=5000,
     )
+    # A unit's bias: said on its hover card, changed by double-clicking the unit.
+    bias = window.session.trainer.net.layers[0].params["bias"]
+    canvas.unit_hovered(dense, 2)
+    assert f"bias {bias[2]:.3g} (double-click)" in canvas.preview.caption
+    asked = []
+
+    def number(parent, title, label, value, *a, **k):
+        asked.append((title, label, value))
+        return -0.75, True
+
+    monkeypatch.setattr("bpstudio.qt.feedback.QInputDialog.getDouble", number)
+    qtbot.mouseDClick(
+        canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(dense.positions[2])
+    )
+    qtbot.waitUntil(lambda: bias[2] == -0.75, timeout=3000)
+    assert asked[0][:2] == ("Change a bias", "Hidden 1: the bias of unit 3")
+    qtbot.waitUntil(
+        lambda: [e[1] for e in window.last_snapshot.events[-1:]] == ["dense bias [2] = -0.75"],
+        timeout=5000,
+    )
 
 
 def test_editing_while_training_pauses_and_keeps_trained_layers(qtbot, make_window):

@@ -189,6 +189,22 @@ def test_controls_drive_the_trainer_in_another_thread():
     assert not worker.is_alive()
 
 
+def test_set_weight_sets_a_kernel_entry_or_with_row_none_a_bias():
+    t = playground_trainer()
+    layer = t.net.kernel_layers[0]
+    t.set_weight(layer.name, None, 1, 0.3)
+    t.set_weight(layer.name, 0, 1, -0.2)
+    assert layer.params["bias"][1] == 0.3 and layer.params["kernel"][0, 1] == -0.2
+    assert [text for _, text in t.history.events[-2:]] == [
+        f"{layer.name} bias [1] = 0.3",
+        f"{layer.name} weight [0, 1] = -0.2",
+    ]
+    with pytest.raises(TrainingError, match="has no bias"):
+        t.set_weight(layer.name, None, 99, 0.1)
+    with pytest.raises(TrainingError, match="finite number"):
+        t.set_weight(layer.name, None, 0, float("nan"))
+
+
 def test_requests_made_while_playing_at_full_speed_are_all_seen():
     # The worker takes requests only when `version` moves, so every request must move it.
     t = playground_trainer()

@@ -17,7 +17,13 @@ from bpstudio.analysis.cost import estimate
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.lessons import apply_fix
 from bpstudio.project import ProjectError
-from bpstudio.project.editing import EditError, describe_reset, rebuild, switch_optimizer
+from bpstudio.project.editing import (
+    EditError,
+    describe_reset,
+    name_layers,
+    rebuild,
+    switch_optimizer,
+)
 from bpstudio.qt.builder import BuilderPanel
 from bpstudio.qt.controllers.training import TrainingController
 from bpstudio.qt.dialogs import CsvImportDialog
@@ -61,6 +67,7 @@ class EditsController(QObject):
         builder.edit_requested.connect(self.edit_network)
         builder.features_requested.connect(self.edit_features)
         builder.weight_requested.connect(self.edit_weight)
+        builder.bias_requested.connect(self.edit_bias)
         builder.rejected.connect(self.feedback.status)
 
     def bind_undo_actions(self, undo: QAction, redo: QAction):
@@ -110,14 +117,19 @@ class EditsController(QObject):
         return done
 
     def edit_weight(self, layer, row, column, weight):
+        what = f"the weight from unit {row + 1} to unit {column + 1}"
+        self._ask_for_weight("Change a weight", what, layer, row, column, weight)
+
+    def edit_bias(self, layer, unit, bias):
+        self._ask_for_weight(
+            "Change a bias", f"the bias of unit {unit + 1}", layer, None, unit, bias
+        )
+
+    def _ask_for_weight(self, title, what, layer, row, column, value):
+        """Ask for a new value of one weight (row None: a bias) while training waits."""
+        shown = label_of(name_layers(self.document.project.layers), layer)
         value = self.training.while_asking(
-            lambda: self.feedback.number(
-                "Change a weight",
-                f"{layer}: the weight from unit {row + 1} to unit {column + 1}",
-                weight,
-                -MAX_WEIGHT,
-                MAX_WEIGHT,
-            ),
+            lambda: self.feedback.number(title, f"{shown}: {what}", value, -MAX_WEIGHT, MAX_WEIGHT),
             always_resume=True,
         )
         if value is not None:

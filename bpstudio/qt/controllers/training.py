@@ -171,7 +171,7 @@ class TrainingController(QObject):
             return
         self.document.modified = True
 
-    def set_weight(self, layer: str, row: int, column: int, value: float):
+    def set_weight(self, layer: str, row: int | None, column: int, value: float):
         self.session.set_weight(layer, row, column, value)
         self.document.modified = True
 
