@@ -366,8 +366,8 @@ def cmd_new(args) -> int:
         sizes = [int(v) for v in args.hidden.split(",") if v.strip()] if args.hidden else []
     except ValueError:
         raise CliError(f"--hidden takes whole numbers like 8,8; got {args.hidden!r}") from None
-    if args.activation not in activations.NAMES or args.activation == "softmax":
-        choices = ", ".join(a for a in activations.NAMES if a != "softmax")
+    if args.activation not in activations.HIDDEN_NAMES:
+        choices = ", ".join(activations.HIDDEN_NAMES)
         raise CliError(f"--activation must be one of {choices}; got {args.activation!r}")
     out = Path(args.out if args.out.endswith(SUFFIX) else args.out + SUFFIX)
     hidden = [{"class": "Dense", "units": n, "activation": args.activation} for n in sizes]

@@ -149,3 +149,5 @@ registry.add(
 )
 #: Every name it may be given by, in order.
 NAMES = registry.names("activation")
+#: The names a hidden layer may take (softmax belongs to an output layer).
+HIDDEN_NAMES = tuple(name for name in NAMES if name != "softmax")

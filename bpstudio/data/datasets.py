@@ -218,6 +218,38 @@ class Dataset:
         return feature_matrix(points, self.recipe.features)
 
 
+def write_csv(dataset: Dataset, path) -> int:
+    """Write the training and test examples to a CSV file: a `split` column (train or test),
+    the inputs as the network sees them (imported data as it was in its file, before
+    standardizing) and the target (a class by its name); returns the rows written. Import CSV
+    reads it back (leave out `split`)."""
+    import csv
+
+    rows = 0
+    target = "class" if dataset.task == "classification" else "target"
+    names = [*dataset.feature_names, target]
+    if len(set(names)) < len(names):
+        target = f"{target} (target)"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["split", *dataset.feature_names, target])
+        for split, X, y in (
+            ("train", dataset.X_train, dataset.y_train),
+            ("test", dataset.X_test, dataset.y_test),
+        ):
+            if dataset.scaling is not None:
+                mean, std = dataset.scaling
+                X = X * std + mean
+            if dataset.task == "classification":
+                labels = [dataset.class_names[i] for i in dataset.class_indices(y)]
+            else:
+                labels = [repr(float(v)) for v in np.asarray(y).ravel()]
+            for x, label in zip(X, labels):
+                out.writerow([split, *(repr(float(v)) for v in x), label])
+                rows += 1
+    return rows
+
+
 def feature_matrix(points, features) -> np.ndarray:
     x1, x2 = points[:, 0], points[:, 1]
     return np.column_stack([FEATURES[f](x1, x2) for f in features]).astype(np.float64)

@@ -95,6 +95,68 @@ def update_layer(layers: list[dict], index: int, **changes) -> list[dict]:
     return name_layers([*layers[:index], config, *layers[index + 1 :]])
 
 
+def hidden_activation(layers: list[dict]) -> str | None:
+    """The activation every hidden Dense layer has, or None (they differ, or there are none)."""
+    out = _output_index(layers)
+    names = {
+        _activation_name(c.get("activation", "linear"))
+        for i, c in enumerate(layers)
+        if c.get("class") == "Dense" and i != out
+    }
+    return names.pop() if len(names) == 1 else None
+
+
+def set_hidden_activation(layers: list[dict], activation: str) -> list[dict]:
+    """Every hidden Dense layer with `activation` (Playground's one Activation control); the
+    output layer keeps the task's."""
+    out = _output_index(layers)
+    hidden = [i for i, c in enumerate(layers) if c.get("class") == "Dense" and i != out]
+    if not hidden:
+        raise EditError("there is no hidden layer to give an activation")
+    for i in hidden:
+        layers = update_layer(layers, i, activation=activation)
+    return layers
+
+
+def initializer_scale(spec) -> tuple[str, float] | None:
+    """What sets the size of the weights an initializer draws, and its value: ("stddev",
+    0.05) for random_normal, ("limit", 0.05) for random_uniform (from -limit to limit),
+    ("scale", 2.0) for variance scaling (he_normal's is 2), ("value", 0.1) for constant;
+    None for zeros and ones."""
+    init = registry.get("initializer", spec)
+    for attribute, shown in (("stddev", "stddev"), ("scale", "scale"), ("value", "value")):
+        if hasattr(init, attribute):
+            return shown, float(getattr(init, attribute))
+    if hasattr(init, "maxval"):
+        return "limit", float(max(abs(init.minval), abs(init.maxval)))
+    return None
+
+
+def with_scale(spec, value: float):
+    """The initializer `spec` drawing weights of size `value` (see initializer_scale). A
+    named variance scaling (he_normal…) becomes variance_scaling with its mode and
+    distribution, as in Keras."""
+    init = registry.get("initializer", spec)
+    config = init.get_config()
+    if hasattr(init, "maxval"):
+        return {**config, "minval": -value, "maxval": value}
+    if hasattr(init, "mode"):  # a name (he_normal) has a fixed scale: spell it out
+        return {
+            "name": "variance_scaling",
+            "scale": value,
+            "mode": init.mode,
+            "distribution": init.distribution,
+        }
+    shown = initializer_scale(spec)
+    if shown is None:
+        raise EditError(f"{config} has no scale: its weights are all {config}")
+    return {**config, shown[0]: value}
+
+
+def _activation_name(spec) -> str:
+    return spec["name"] if isinstance(spec, dict) else str(spec)
+
+
 def set_units(layers: list[dict], index: int, units: int) -> list[dict]:
     config = layers[index]
     if config.get("class") != "Dense":

@@ -382,6 +382,7 @@ def _project_from(doc: dict, arrays: dict, label: str) -> Project:
         loss=training["loss"],
         batch_size=training["batch_size"],
         epochs=training.get("epochs", 100),
+        stop=training.get("stop"),
         seed=doc["seed"],
         name=doc["name"],
         description=doc.get("description", ""),

@@ -71,6 +71,8 @@ class Project:
     loss: str = "binary_crossentropy"
     batch_size: int = 10
     epochs: int = 100
+    #: When training in the window pauses by itself: {"epoch": N, "test_loss": x} (either).
+    stop: dict | None = None
     seed: int = 0
     name: str = "Untitled"
     description: str = ""
@@ -283,6 +285,7 @@ class Project:
                 "loss": self.loss,
                 "batch_size": self.batch_size,
                 "epochs": self.epochs,
+                **({"stop": self.stop} if self.stop else {}),
             },
             "state": {
                 "steps": self.steps,

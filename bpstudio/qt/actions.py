@@ -67,6 +67,8 @@ ACTIONS = (
            "Train on your own data from a CSV file", lock="dataset", separator=True),
     Action("export_window", "Window as PNG…", "exports.export_window_dialog", "File/Export", (),
            "Save a picture of the whole window"),
+    Action("export_data", "Data as CSV…", "exports.export_data_dialog", "File/Export", (),
+           "Save the training and test examples with their labels as a CSV file"),
     *(
         Action(f"export_panel_{spec.name}", f"{spec.title} panel…",
                "exports.export_panel_dialog", "File/Export", (),

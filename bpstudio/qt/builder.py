@@ -43,7 +43,7 @@ KIND_TIPS = {
     "Dropout": "Add dropout: drops a share of its inputs at random while training.",
     "BatchNormalization": "Add batch normalization: rescales each unit over the batch.",
 }
-ACTIVATION_CHOICES = tuple(a for a in activations.NAMES if a != "softmax")
+ACTIVATION_CHOICES = activations.HIDDEN_NAMES
 REGULARIZERS = {"": "None", "l1": "L1", "l2": "L2", "l1_l2": "L1 + L2"}
 
 
@@ -96,6 +96,7 @@ class LayerInspector(QGroupBox):
     """The selected layer's settings. Each change is sent as `changed(index, changes)`."""
 
     changed = Signal(int, dict)
+    refused = Signal(str)  # a value that is not one, and why
 
     def __init__(self, parent=None):
         super().__init__("Layer", parent)
@@ -115,6 +116,13 @@ class LayerInspector(QGroupBox):
         self.initializer.setToolTip(
             "How the weights start: glorot for tanh/sigmoid, he for ReLU; zeros makes every "
             "unit the same."
+        )
+        self.init_scale = QLineEdit()
+        self.init_scale.setToolTip(
+            "How large the starting weights are: the standard deviation of random_normal, "
+            "the limit of random_uniform (from −limit to +limit), the scale of glorot, he, "
+            "lecun and variance_scaling (he's is 2), the value of constant. Too large: "
+            "exploding gradients and saturated units; too small: vanishing ones."
         )
         self.use_bias = QCheckBox("Use a bias")
         self.use_bias.setToolTip("Add a learned constant to each unit's sum.")
@@ -140,6 +148,7 @@ class LayerInspector(QGroupBox):
             ("Units", self.units),
             ("Activation", self.activation),
             ("Initializer", self.initializer),
+            ("Init scale", self.init_scale),
             ("", self.use_bias),
             ("Regularizer", self.regularizer),
             ("Strength", self.strength),
@@ -155,6 +164,7 @@ class LayerInspector(QGroupBox):
         self.initializer.activated.connect(
             lambda: self._emit(kernel_initializer=self.initializer.currentText())
         )
+        self.init_scale.editingFinished.connect(self._emit_scale)
         self.use_bias.toggled.connect(lambda on: self._emit(use_bias=on))
         self.regularizer.activated.connect(self._emit_regularizer)
         self.strength.editingFinished.connect(self._emit_regularizer)
@@ -181,6 +191,19 @@ class LayerInspector(QGroupBox):
         args = {"l1": {"l1": value}, "l2": {"l2": value}, "l1_l2": {"l1": value, "l2": value}}
         self._emit(kernel_regularizer={"name": key, **args[key]})
 
+    def _emit_scale(self):
+        spec = (self._config or {}).get("kernel_initializer", "glorot_uniform")
+        shown = editing.initializer_scale(spec)
+        text = self.init_scale.text().strip().replace(",", ".")
+        if shown is None or text == f"{shown[1]:g}":
+            return
+        try:
+            value = float(text)
+        except ValueError:
+            self.refused.emit(f"Init scale: {text!r} is not a number")
+            return
+        self._emit(kernel_initializer=editing.with_scale(spec, value))
+
     def _emit_epsilon(self):
         try:
             self._emit(epsilon=float(self.epsilon.text().replace(",", ".")))
@@ -191,10 +214,12 @@ class LayerInspector(QGroupBox):
         """Show layer `index` (None: nothing selected)."""
         self._updating = True
         self.index = index
+        self._config = config
         kind = config.get("class") if config else None
         self.setTitle(f"Layer: {label or config.get('name', '')}" if config else "Layer")
         rows = {
-            "Dense": {self.units, self.activation, self.initializer, self.use_bias}
+            "Dense": {self.units, self.activation, self.initializer, self.init_scale}
+            | {self.use_bias}
             | {self.regularizer, self.strength},
             "Activation": {self.activation},
             "Dropout": {self.rate},
@@ -204,6 +229,7 @@ class LayerInspector(QGroupBox):
             self.units,
             self.activation,
             self.initializer,
+            self.init_scale,
             self.use_bias,
             self.regularizer,
             self.strength,
@@ -226,9 +252,12 @@ class LayerInspector(QGroupBox):
             self.activation.addItems(ACTIVATION_CHOICES if not is_output else (act,))
             self.activation.setCurrentText(act)
             self.activation.setEnabled(not is_output)
-            self.initializer.setCurrentText(
-                _name(config.get("kernel_initializer", "glorot_uniform"))
-            )
+            spec = config.get("kernel_initializer", "glorot_uniform")
+            self.initializer.setCurrentText(_name(spec))
+            shown = editing.initializer_scale(spec)
+            self.init_scale.setText(f"{shown[1]:g}" if shown else "")
+            self.init_scale.setEnabled(shown is not None)
+            self.init_scale.setPlaceholderText("" if shown else "none")
             self.use_bias.setChecked(bool(config.get("use_bias", True)))
             reg = config.get("kernel_regularizer")
             self.regularizer.setCurrentIndex(
@@ -322,6 +351,7 @@ class BuilderPanel(Panel):
         self.canvas.weight_clicked.connect(self.weight_requested)
         self.canvas.bias_clicked.connect(self.bias_requested)
         self.inspector.changed.connect(self._on_inspector_changed)
+        self.inspector.refused.connect(self.rejected)
 
     def set_undo_actions(self, undo, redo):
         self.undo_button.follow(undo, "Undo")

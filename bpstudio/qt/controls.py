@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.core import activations
 from bpstudio.data.datasets import (
     CLASSIFICATION_2D,
     DEFAULT_CLASSES,
@@ -236,6 +238,10 @@ class SettingsPanel(QWidget):
     rejected = Signal(str)
     #: Start again from the weights this seed draws (None: a new random one).
     seed_requested = Signal(object)
+    #: Every hidden Dense layer to take this activation.
+    activation_requested = Signal(str)
+    #: When training pauses by itself: {"epoch": N, "test_loss": x} (either, or neither).
+    stop_changed = Signal(dict)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -306,7 +312,25 @@ class SettingsPanel(QWidget):
         )
         self.new_seed = QPushButton("New")
         self.new_seed.setToolTip("Start again from new random weights (a new seed)")
+        self.activation = QComboBox()
+        self.activation.addItems(activations.HIDDEN_NAMES)
+        self.activation.setToolTip(
+            "The activation of every hidden layer at once, as Playground's Activation "
+            "(each layer's own is in the Layer tab). Undo takes it back."
+        )
+        self.stop_epoch = QSpinBox()
+        self.stop_epoch.setRange(0, 1_000_000)
+        self.stop_epoch.setSpecialValueText("never")
+        self.stop_epoch.setKeyboardTracking(False)
+        self.stop_epoch.setToolTip("Training pauses by itself at the end of this epoch.")
+        self.stop_loss = QLineEdit()
+        self.stop_loss.setPlaceholderText("never")
+        self.stop_loss.setToolTip(
+            "Training pauses by itself when the test loss first falls below this number "
+            "(and again after a Reset). Empty: never."
+        )
         form = QFormLayout(self)
+        form.addRow("Hidden activation", self.activation)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
         momentum_row = QHBoxLayout()
@@ -325,6 +349,13 @@ class SettingsPanel(QWidget):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
         form.addRow("Weight seed", seed_row)
+        form.addRow("Stop at epoch", self.stop_epoch)
+        form.addRow("Stop at test loss <", self.stop_loss)
+        self.activation.activated.connect(
+            lambda: self.activation_requested.emit(self.activation.currentText())
+        )
+        self.stop_epoch.valueChanged.connect(self._on_stop_edited)
+        self.stop_loss.editingFinished.connect(self._on_stop_edited)
         self.seed.editingFinished.connect(self._on_seed_edited)
         self.new_seed.clicked.connect(lambda: self.seed_requested.emit(None))
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_chosen)
@@ -367,6 +398,46 @@ class SettingsPanel(QWidget):
         if settings["global_clipnorm"] is not None:
             self.clip_value.setValue(settings["global_clipnorm"])
         self._updating = False
+
+    def show_hidden_activation(self, name: str | None):
+        """Show the activation the hidden layers share (None: they differ, or there are
+        none)."""
+        with QSignalBlocker(self.activation):
+            if name is None:
+                self.activation.setCurrentIndex(-1)
+                self.activation.setPlaceholderText("mixed")
+            else:
+                self.activation.setCurrentText(name)
+
+    def show_stop(self, stop: dict | None):
+        stop = stop or {}
+        with QSignalBlocker(self.stop_epoch):
+            self.stop_epoch.setValue(int(stop.get("epoch") or 0))
+        loss = stop.get("test_loss")
+        self.stop_loss.setText("" if loss is None else f"{loss:g}")
+        self.stop_loss.setStyleSheet("")
+        self._stop = {k: v for k, v in stop.items() if v is not None}
+
+    def _stop_value(self) -> dict:
+        """The stop condition as typed; raises ValueError for a loss that is not a number."""
+        stop = {}
+        if self.stop_epoch.value():
+            stop["epoch"] = self.stop_epoch.value()
+        if self.stop_loss.text().strip():
+            stop["test_loss"] = _parse_positive(self.stop_loss.text().strip(), "test loss")
+        return stop
+
+    def _on_stop_edited(self, *_):
+        try:
+            stop = self._stop_value()
+        except ValueError as exc:
+            self.stop_loss.setStyleSheet(f"QLineEdit {{ border: 2px solid {theme.RED}; }}")
+            self.rejected.emit(str(exc))
+            return
+        self.stop_loss.setStyleSheet("")
+        if stop != getattr(self, "_stop", None):
+            self._stop = stop
+            self.stop_changed.emit(stop)
 
     def show_seed(self, seed: int):
         with QSignalBlocker(self.seed):

@@ -28,6 +28,7 @@ import bpstudio
 from bpstudio._resources import resource_path, tutorials_path
 from bpstudio.lessons import lessons
 from bpstudio.project import Project
+from bpstudio.project.editing import hidden_activation
 from bpstudio.qt import theme
 from bpstudio.qt.actions import ACTIONS, make_actions, make_menus, resolver
 from bpstudio.qt.controllers.autosave import AutosaveController
@@ -218,6 +219,8 @@ class StudioWindow(QMainWindow):
         panels["settings"].optimizer_changed.connect(edits.change_optimizer)
         panels["settings"].rejected.connect(self.feedback.status)
         panels["settings"].seed_requested.connect(self._on_seed_requested)
+        panels["settings"].activation_requested.connect(edits.set_hidden_activation)
+        panels["settings"].stop_changed.connect(training.set_stop)
         edits.fix_started.connect(self._on_fix_started)
         self.network_panel.canvas.unit_pointed.connect(panels["output"].show_unit)
         panels["output"].view_changed.connect(self._on_view_changed)
@@ -269,6 +272,8 @@ class StudioWindow(QMainWindow):
             trainer.hyperparameters(), trainer.net.optimizer.name, len(trainer.X)
         )
         self.panels["settings"].show_seed(trainer.net.seed)
+        self.panels["settings"].show_hidden_activation(hidden_activation(project.layers))
+        self.panels["settings"].show_stop(project.stop)
         self._show_description()
         self.panels["output"].show_view(project.view)
         self.failure_banner.hide()

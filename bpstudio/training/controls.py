@@ -34,6 +34,46 @@ def check_setting_names(changes):
 
 
 @dataclass
+class StopCondition:
+    """When playing training pauses by itself: at the end of epoch `epoch`, or at the end of
+    the first epoch whose test loss is below `test_loss` (again after a reset). None: never."""
+
+    epoch: int | None = None
+    test_loss: float | None = None
+    loss_met: bool = field(default=False, compare=False)
+
+    def __post_init__(self):
+        if self.epoch is not None and (
+            not isinstance(self.epoch, int) or isinstance(self.epoch, bool) or self.epoch < 1
+        ):
+            raise TrainingError(
+                f"the epoch to stop at must be a whole number >= 1; got {self.epoch!r}"
+            )
+        if self.test_loss is not None and (
+            isinstance(self.test_loss, bool)
+            or not isinstance(self.test_loss, (int, float))
+            or not 0 < self.test_loss < float("inf")
+        ):
+            raise TrainingError(
+                f"the test loss to stop under must be a positive number; got {self.test_loss!r}"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            k: v for k, v in (("epoch", self.epoch), ("test_loss", self.test_loss)) if v is not None
+        }
+
+    def reached(self, epoch: int, test_loss: float) -> str | None:
+        """Why training stops at the end of `epoch` with this test loss, or None."""
+        if self.epoch is not None and epoch == self.epoch:
+            return f"stopped at epoch {epoch}, as set"
+        if self.test_loss is not None and not self.loss_met and test_loss < self.test_loss:
+            self.loss_met = True
+            return f"stopped: test loss {test_loss:.4g} is below {self.test_loss:g}, as set"
+        return None
+
+
+@dataclass
 class Commands:
     """What the controls asked for since the worker last looked."""
 
@@ -63,6 +103,8 @@ class TrainerControls:
         self._at_rest = True  # the worker waits with nothing to do; it leaves the trainer be
         #: Pause (once) when training reaches this epoch: a lesson's question is about it.
         self.pause_at_epoch: int | None = None
+        #: Pause when this is reached (the user's stop condition).
+        self.stop_condition = StopCondition()
         #: Counts the requests; the worker takes them only when this has moved (a lock and a
         #: new Commands on every step cost 3 % of the training speed, measured).
         self.version = 0
@@ -87,6 +129,12 @@ class TrainerControls:
         """Pause once when training reaches `epoch` (None: never)."""
         with self._cond:
             self.pause_at_epoch = epoch
+            self._notify()
+
+    def stop_when(self, condition: StopCondition):
+        """Pause whenever `condition` is reached (StopCondition(): never)."""
+        with self._cond:
+            self.stop_condition = condition
             self._notify()
 
     def stop(self):

@@ -516,6 +516,7 @@ class Trainer:
             changed = c.reset or c.rollback or bool(c.changes) or bool(c.weights)
             if c.reset:
                 self.reset(c.reset_seed)
+                controls.stop_condition.loss_met = False  # a new run may stop again
                 batches, epoch_target = 0, None
             if c.rollback and self.failure is not None:
                 self.rollback()
@@ -538,8 +539,16 @@ class Trainer:
                 if not c.playing and batches and epoch_target is None:
                     batches -= 1
                 self._clock(True)
+                epoch = self.epoch
                 self.step()
                 working = True
+                stop = (
+                    controls.stop_condition.reached(
+                        self.epoch, self.history.epochs.last()["test_loss"]
+                    )
+                    if self.epoch != epoch and c.playing and self.failure is None
+                    else None
+                )
                 if self.failure is not None:
                     controls.pause()
                     batches, epoch_target = 0, None
@@ -549,6 +558,10 @@ class Trainer:
                     self.history.events.append(
                         (self.net.steps, f"paused at epoch {self.epoch}, as the lesson asks")
                     )
+                    batches, epoch_target = 0, None
+                elif stop is not None:
+                    controls.pause()
+                    self.history.events.append((self.net.steps, stop))
                     batches, epoch_target = 0, None
                 elif c.playing and controls.delay:
                     controls.wait(controls.delay)

@@ -242,3 +242,40 @@ def test_two_column_csv_is_drawn_on_the_input_plane():
 def test_csv_missing_table_for_a_csv_recipe():
     with pytest.raises(DatasetError, match="data is missing"):
         make_dataset(DatasetRecipe("csv"))
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [DatasetRecipe("arms", classes=4, n_samples=80), DatasetRecipe("plane", n_samples=40),
+     DatasetRecipe("circle", labels="signed", features=("x1", "x1^2"), n_samples=30)],
+)  # fmt: skip
+def test_write_csv_reads_back_as_the_same_examples(recipe, tmp_path):
+    from bpstudio.data.datasets import write_csv
+
+    d = make_dataset(recipe)
+    path = tmp_path / "data.csv"
+    assert write_csv(d, path) == len(d.X_train) + len(d.X_test)
+    target = "class" if d.task == "classification" else "target"
+    table = read_csv(path, target=target, task=d.task, standardize=False, exclude=("split",))
+    X = np.concatenate([d.X_train, d.X_test])
+    np.testing.assert_array_equal(table.X, X)  # repr: every digit kept
+    if d.task == "classification":
+        names = np.array(table.class_names)[table.y]
+        wanted = np.array(d.class_names)[np.concatenate([d.class_indices(d.y_train),
+                                                         d.class_indices(d.y_test)])]  # fmt: skip
+        assert names.tolist() == wanted.tolist()
+    else:
+        np.testing.assert_array_equal(table.y, np.concatenate([d.y_train, d.y_test]).ravel())
+    splits = [line.split(",")[0] for line in path.read_text().splitlines()[1:]]
+    assert splits.count("train") == len(d.X_train) and splits.count("test") == len(d.X_test)
+
+
+def test_write_csv_writes_imported_data_as_it_was_in_its_file(tmp_path):
+    from bpstudio.data.datasets import write_csv
+
+    table = csv_text("a,b,kind\n1,10,x\n2,20,y\n3,30,x\n4,40,y\n5,50,x\n6,60,y\n")
+    d = make_dataset(DatasetRecipe("csv"), table)
+    assert d.scaling is not None  # standardized for the network
+    write_csv(d, tmp_path / "out.csv")
+    again = read_csv(tmp_path / "out.csv", target="class", standardize=False, exclude=("split",))
+    assert sorted(again.X[:, 1].tolist()) == [10, 20, 30, 40, 50, 60]

@@ -85,3 +85,56 @@ def test_switching_optimizer_keeps_every_setting_the_new_one_takes():
     assert editing.switch_optimizer(sgd, "sgd") == sgd
     for config in (rms, adam):
         registry.get("optimizer", config)  # each is a valid optimizer
+
+
+def test_one_activation_for_every_hidden_layer_and_the_output_keeps_its_own():
+    layers = [
+        {"class": "Dense", "units": 4, "activation": "tanh"},
+        {"class": "Dropout", "rate": 0.1},
+        {"class": "Dense", "units": 3, "activation": {"name": "leaky_relu", "negative_slope": 0.2}},
+        {"class": "Dense", "units": 1, "activation": "sigmoid"},
+    ]
+    assert editing.hidden_activation(layers) is None  # they differ
+    relu = editing.set_hidden_activation(layers, "relu")
+    assert [c.get("activation") for c in relu] == ["relu", None, "relu", "sigmoid"]
+    assert editing.hidden_activation(relu) == "relu"
+    with pytest.raises(editing.EditError, match="activation"):
+        editing.set_hidden_activation(layers, "swish")
+    with pytest.raises(editing.EditError, match="no hidden layer"):
+        editing.set_hidden_activation([layers[-1]], "relu")
+
+
+@pytest.mark.parametrize(
+    "spec,shown,scaled",
+    [
+        ({"name": "random_normal", "mean": 0.0, "stddev": 0.05}, ("stddev", 0.05),
+         {"name": "random_normal", "mean": 0.0, "stddev": 0.5}),
+        ({"name": "random_uniform", "minval": -0.5, "maxval": 0.5}, ("limit", 0.5),
+         {"name": "random_uniform", "minval": -0.5, "maxval": 0.5}),
+        ("he_normal", ("scale", 2.0),
+         {"name": "variance_scaling", "scale": 0.5, "mode": "fan_in",
+          "distribution": "truncated_normal"}),
+        ("glorot_uniform", ("scale", 1.0),
+         {"name": "variance_scaling", "scale": 0.5, "mode": "fan_avg", "distribution": "uniform"}),
+        ({"name": "constant", "value": 0.1}, ("value", 0.1), {"name": "constant", "value": 0.5}),
+        ("zeros", None, None),
+    ],
+)  # fmt: skip
+def test_an_initializers_scale_is_read_and_set(spec, shown, scaled):
+    assert editing.initializer_scale(spec) == shown
+    if scaled is None:
+        with pytest.raises(editing.EditError, match="no scale"):
+            editing.with_scale(spec, 0.5)
+        return
+    value = 0.5
+    assert editing.with_scale(spec, value) == scaled
+    assert editing.initializer_scale(scaled)[1] == value
+    # The weights drawn are that size: he_normal at scale 0.5 has a quarter of its variance.
+    from bpstudio.core import registry
+
+    rng = np.random.default_rng(0)
+    before = registry.get("initializer", spec)((400, 400), rng, "float64").std()
+    after = registry.get("initializer", scaled)((400, 400), rng, "float64").std()
+    ratio = {"stddev": 10.0, "limit": 1.0, "scale": (value / shown[1]) ** 0.5}.get(shown[0])
+    if ratio is not None:
+        assert after / before == pytest.approx(ratio, rel=0.03)

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from bpstudio.data.datasets import DatasetRecipe
-from bpstudio.project import Project
+from bpstudio.project import Project, editing
 from tests.qt.test_window import wait_idle
 
 
@@ -73,6 +73,33 @@ def test_palette_inspector_and_shortcuts(qtbot, make_window):
     qtbot.keyClick(builder.canvas, Qt.Key.Key_Minus)
     assert units(window)[1] == 3
     assert window.edits.undo_stack.count() == 7  # one command per edit
+
+
+def test_the_layer_tab_sets_the_initializers_scale(make_window):
+    window = make_window()
+    builder = window.network_panel
+    builder.canvas.select(0)
+    inspector = builder.inspector
+    spec = window.project.layers[0].get("kernel_initializer", "glorot_uniform")
+    assert inspector.init_scale.text() == f"{editing.initializer_scale(spec)[1]:g}"
+    inspector.initializer.setCurrentText("random_normal")
+    inspector.initializer.activated.emit(inspector.initializer.currentIndex())
+    assert inspector.init_scale.text() == "0.05"  # Keras's stddev
+    inspector.init_scale.setText("1.5")
+    inspector.init_scale.editingFinished.emit()
+    assert window.project.layers[0]["kernel_initializer"]["stddev"] == 1.5
+    kernel = window.session.trainer.net.layers[0].params["kernel"]
+    assert 0.5 < kernel.std() < 3  # drawn again at the new size (8 weights)
+    inspector.init_scale.setText("big")
+    inspector.init_scale.editingFinished.emit()
+    assert "Init scale: 'big' is not a number" in window.statusBar().currentMessage()
+    inspector.init_scale.setText("-1")
+    inspector.init_scale.editingFinished.emit()
+    assert "stddev" in window.statusBar().currentMessage()
+    assert window.project.layers[0]["kernel_initializer"]["stddev"] == 1.5
+    inspector.initializer.setCurrentText("zeros")
+    inspector.initializer.activated.emit(inspector.initializer.currentIndex())
+    assert not inspector.init_scale.isEnabled()
 
 
 def test_a_refused_edit_says_why_and_changes_nothing(make_window):

@@ -993,3 +993,55 @@ def test_open_a_playground_link_and_copy_it_back(qtbot, make_window, monkeypatch
     qtbot.waitUntil(lambda: window.project.optimizer["name"] == "adam")
     window.actions["copy_playground"].trigger()
     assert any("plain SGD only" in m for m in shown)
+
+
+def test_training_tab_sets_every_hidden_activation_and_a_stop_condition(
+    qtbot, make_window, tmp_path
+):
+    window = make_window()
+    settings = window.panels["settings"]
+    assert settings.activation.currentText() == "tanh"  # lesson 1: two tanh layers
+    settings.activation.setCurrentText("relu")
+    settings.activation.activated.emit(settings.activation.currentIndex())
+    qtbot.waitUntil(lambda: window.project.layers[0]["activation"] == "relu")
+    kinds = [(c.get("activation")) for c in window.project.layers]
+    assert kinds == ["relu", "relu", "sigmoid"]  # the output keeps the task's
+    assert [a.name for a in (window.session.trainer.net.layers[0].activation,)] == ["relu"]
+    window.edits.undo_stack.undo()
+    qtbot.waitUntil(lambda: window.project.layers[0]["activation"] == "tanh")
+    assert settings.activation.currentText() == "tanh"
+    # Stop at epoch 2: Play pauses there by itself and says why.
+    settings.stop_epoch.setValue(2)
+    assert window.project.stop == {"epoch": 2}
+    settings.stop_loss.setText("abc")
+    settings.stop_loss.editingFinished.emit()
+    assert "not a number" in window.statusBar().currentMessage()
+    assert window.project.stop == {"epoch": 2}  # the bad value changed nothing
+    settings.stop_loss.setText("0.01")
+    settings.stop_loss.editingFinished.emit()
+    assert window.project.stop == {"epoch": 2, "test_loss": 0.01}
+    window.actions["play"].trigger()
+    qtbot.waitUntil(lambda: not window.session.playing and window.session.trainer.epoch == 2,
+                    timeout=20000)  # fmt: skip
+    wait_idle(qtbot, window)
+    assert "stopped at epoch 2, as set" in window.statusBar().currentMessage()
+    assert window.files.save_to(tmp_path / "stop.bpstudio")
+    assert load_project(tmp_path / "stop.bpstudio").stop == {"epoch": 2, "test_loss": 0.01}
+    later = make_window(load_project(tmp_path / "stop.bpstudio"))
+    assert later.panels["settings"].stop_epoch.value() == 2
+    assert later.panels["settings"].stop_loss.text() == "0.01"
+
+
+def test_export_data_as_csv(make_window, monkeypatch, tmp_path):
+    window = make_window()
+    out = tmp_path / "lesson-data"
+    monkeypatch.setattr(
+        "bpstudio.qt.feedback.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), "")
+    )
+    window.actions["export_data"].trigger()
+    rows = (tmp_path / "lesson-data.csv").read_text().splitlines()
+    dataset = window.session.trainer.dataset
+    assert rows[0] == "split,x1,x2,class"
+    assert len(rows) - 1 == len(dataset.X_train) + len(dataset.X_test)
+    assert {r.split(",")[-1] for r in rows[1:]} == {"orange", "blue"}
+    assert "Exported 500 examples" in window.statusBar().currentMessage()

@@ -285,3 +285,36 @@ def test_a_rollback_that_breaks_down_again_steps_further_back():
     assert t.rollback() == 50 and t.rollback() == 0 and t.rollback() == 0  # the start stays
     t.fit(steps=60)  # a new checkpoint at 50 again, and the next rollback goes there
     assert t.rollback() == 50
+
+
+def serve_until_paused(t, controls, timeout=30):
+    """Play in a worker thread until the trainer pauses by itself; the worker is stopped."""
+    worker = threading.Thread(target=t.serve, args=(controls,))
+    controls.play()
+    worker.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and controls.playing:
+            time.sleep(0.01)
+    finally:
+        controls.stop()
+        worker.join(5)
+
+
+def test_a_stop_condition_pauses_at_its_epoch_or_under_its_test_loss():
+    from bpstudio.training import StopCondition
+
+    t, controls = playground_trainer(), TrainerControls()
+    controls.stop_when(StopCondition(epoch=3))
+    serve_until_paused(t, controls)
+    assert t.epoch == 3 and t.history.events[-1][1] == "stopped at epoch 3, as set"
+    # Under a test loss: at the end of the first epoch below it, not before.
+    t, controls = playground_trainer(lr=0.3), TrainerControls()
+    controls.stop_when(StopCondition(test_loss=0.3))
+    serve_until_paused(t, controls)
+    test_loss = t.history.epochs.column("test_loss")
+    assert test_loss[-1] < 0.3 and (test_loss[:-1] >= 0.3).all()
+    assert t.history.events[-1][1].startswith(f"stopped: test loss {test_loss[-1]:.4g} is below")
+    for bad, words in (({"epoch": 0}, "whole number >= 1"), ({"test_loss": -1}, "positive")):
+        with pytest.raises(TrainingError, match=words):
+            StopCondition(**bad)

@@ -22,6 +22,7 @@ from bpstudio.project.editing import (
     describe_reset,
     name_layers,
     rebuild,
+    set_hidden_activation,
     switch_optimizer,
 )
 from bpstudio.qt.builder import BuilderPanel
@@ -257,6 +258,16 @@ class EditsController(QObject):
         made = []
         self.undo_stack.push(DataCommand(self, before, change, text, made))  # runs redo()
         return made == [True]
+
+    def set_hidden_activation(self, name):
+        """Every hidden Dense layer takes activation `name` (one undoable edit)."""
+        try:
+            layers = set_hidden_activation(self.document.project.layers, name)
+        except EditError as exc:
+            self.feedback.status(str(exc))
+            return
+        if layers != name_layers(self.document.project.layers):
+            self.edit_network(layers, f"Every hidden layer: {name}")
 
     def change_optimizer(self, name):
         def change(project):

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from bpstudio.data.datasets import write_csv
 from bpstudio.export import TARGETS, ExportError, export_project
 from bpstudio.project import ProjectError
 from bpstudio.qt.controllers.training import TrainingController
@@ -79,6 +80,27 @@ class ExportsController(QObject):
             panel.export(path, width)
         except (OSError, ValueError) as exc:
             self.feedback.error("The panel was not exported", str(exc))
+
+    def export_data_dialog(self):
+        """File > Export > Data as CSV: the training and test examples with their labels."""
+        stem = "".join(c if c.isalnum() else "_" for c in self.document.project.name).strip("_")
+        path, _ = self.feedback.save_file(
+            "Export the data as CSV",
+            str(Path(self.folder()) / f"{stem.lower() or 'data'}-data.csv"),
+            "CSV data (*.csv)",
+        )
+        if path:
+            self.export_data(path if path.lower().endswith(".csv") else path + ".csv")
+
+    def export_data(self, path) -> int | None:
+        """Write the open project's data to `path`; the rows written, or None."""
+        try:
+            rows = write_csv(self.training.trainer.dataset, path)
+        except OSError as exc:
+            self.feedback.error("The data was not exported", str(exc))
+            return None
+        self.feedback.status(f"Exported {rows:,} examples (train and test) to {Path(path).name}")
+        return rows
 
     def export_network_dialog(self, to):
         target = TARGETS[to]

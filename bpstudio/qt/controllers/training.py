@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from bpstudio.project import Project, ProjectError
 from bpstudio.qt.feedback import Feedback
 from bpstudio.qt.session import SnapshotHub, TrainingSession
+from bpstudio.training.controls import StopCondition
 from bpstudio.training.trainer import TrainingError
 from bpstudio.viewmodel.document import Document
 
@@ -53,6 +54,10 @@ class TrainingController(QObject):
         self.session.snapshot_ready.connect(self.hub.offer)
         self.session.crashed.connect(self._on_worker_crashed)
         self.session.set_delay(self.delay)
+        try:
+            self.session.controls.stop_when(StopCondition(**(project.stop or {})))
+        except (TrainingError, TypeError) as exc:
+            self.feedback.status(f"The stop condition was left out: {exc}")
         pause_at = (project.lesson or {}).get("pause_at_epoch")
         if isinstance(pause_at, int) and trainer.epoch < pause_at:
             self.session.controls.pause_at(pause_at)
@@ -171,6 +176,17 @@ class TrainingController(QObject):
             return
         self.document.modified = True
 
+    def set_stop(self, stop: dict):
+        """Pause by itself at epoch stop["epoch"] or under test loss stop["test_loss"]."""
+        try:
+            condition = StopCondition(**stop)
+        except TrainingError as exc:
+            self.feedback.status(str(exc))
+            return
+        self.session.controls.stop_when(condition)
+        self.document.project.stop = condition.to_dict() or None
+        self.document.modified = True
+
     def set_weight(self, layer: str, row: int | None, column: int, value: float):
         self.session.set_weight(layer, row, column, value)
         self.document.modified = True
@@ -181,7 +197,10 @@ class TrainingController(QObject):
         self.last_snapshot = snapshot
         if self.session is not None:
             self._show_playing(self.session.playing)
-        if snapshot.final and snapshot.events and "as the lesson asks" in snapshot.events[-1][1]:
+        last = snapshot.events[-1][1] if snapshot.final and snapshot.events else ""
+        if last.startswith("stopped"):
+            self.feedback.status(f"Training {last} (Training tab): press Play to go on", 15000)
+        if "as the lesson asks" in last:
             self.feedback.status(
                 f"Stopped at epoch {snapshot.epoch}, where the lesson's question is: "
                 f"check your answer, then press Play to go on",
