@@ -291,12 +291,213 @@ def dropout() -> Project:
     )
 
 
+def hidden_layer() -> Project:
+    return Project(
+        name="Lesson 6: What a hidden layer adds",
+        description=(
+            "The rings again, blue inside and orange outside, but no hidden layer: the output "
+            "unit weighs x₁ and x₂, adds a bias and squashes the sum. Whatever its weights, "
+            "the places where that sum is zero form a straight line, so the output plane can "
+            "only be split in two by a line, and no line separates the rings. A hidden layer "
+            "lets the network bend that line, but only if its units are nonlinear: linear "
+            "units stacked are still one weighted sum."
+        ),
+        dataset=DatasetRecipe("circle", n_samples=500),
+        layers=[_dense(1, "sigmoid")],
+        optimizer={"name": "sgd", "learning_rate": 0.1},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=100,
+        lesson={
+            "number": 6,
+            "focus": "loss",
+            "compare": "test_accuracy",
+            "question": "Before you press play: with no hidden layer, how many test points "
+            "will the network get right after 100 epochs: about half, three in four, or "
+            "nearly all?",
+            "answer": "About half, a coin toss: the best a straight line can do is cut the "
+            "rings in two. The loss stays near 0.69.",
+            "fixes": [
+                {
+                    "name": "A hidden layer of 8 linear units",
+                    "explain": "Eight units, 33 weights, and still a straight line: a "
+                    "weighted sum of weighted sums is a weighted sum. The test accuracy "
+                    "stays below two in three.",
+                    "changes": {"layers": [_dense(8, "linear"), _dense(1, "sigmoid")]},
+                },
+                {
+                    "name": "A hidden layer of 3 tanh units",
+                    "explain": "Three tanh units each draw a soft line; the output unit "
+                    "combines them into a closed curve around the blue points. Nearly every "
+                    "test point right, with 13 weights. (Input features x₁² and x₂², in the "
+                    "Data tab, do it without a hidden layer: a circle is a line in them.)",
+                    "changes": {"layers": [_dense(3, "tanh"), _dense(1, "sigmoid")]},
+                },
+            ],
+        },
+    )
+
+
+def _xor_relu():
+    return [_dense(3, "relu", "he_normal"), _dense(1, "sigmoid")]
+
+
+def starting_weights() -> Project:
+    return Project(
+        name="Lesson 7: Random starting weights",
+        description=(
+            "The same small network (three ReLU units) on the same XOR data, trained four "
+            "times: the only difference is the seed its starting weights are drawn from. "
+            "Gradient descent only goes downhill from where it starts, so different starts "
+            "can end in different valleys. Run the fixes and compare the runs: some solve "
+            "all four quadrants, some get stuck with one quadrant wrong."
+        ),
+        dataset=DatasetRecipe("xor", n_samples=500),
+        layers=_xor_relu(),
+        optimizer={"name": "sgd", "learning_rate": 0.1},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=150,
+        seed=0,
+        lesson={
+            "number": 7,
+            "focus": "runs",
+            "compare": "test_accuracy",
+            "question": "Before you press play: you will train this network from four "
+            "different random starts (seed 0, then the fixes: 1, 2 and 4). Will all four "
+            "end with the same test accuracy?",
+            "answer": "No. Seeds 0 and 1 solve the XOR (over 99 % right); seeds 2 and 4 end "
+            "near 74 %, one quadrant wrong: their three units started pointing the same way "
+            "and learned nearly the same line, so together they carve only three of the four "
+            "quadrants. Point at each unit to see its picture. Where training ends depends on "
+            "where it starts: try Reset with new weights (Ctrl+Shift+R) a few times.",
+            "fixes": [
+                {
+                    "name": f"Starting weights from seed {seed}",
+                    "explain": explain,
+                    "changes": {"seed": seed},
+                }
+                for seed, explain in (
+                    (1, "Another start, another boundary, the same success."),
+                    (2, "Stuck: the three units' pictures are the same line, one quadrant wrong."),
+                    (4, "Stuck again, along another line: three quadrants out of four."),
+                )
+            ],
+        },
+    )
+
+
+def _arms_net(units, activation, init="glorot_uniform", depth=2):
+    return [*_stack(depth, units, activation, init), _dense(3, "softmax")]
+
+
+def softmax_classes() -> Project:
+    return Project(
+        name="Lesson 8: Three classes: softmax",
+        description=(
+            "Three spiral arms, orange, blue and green. The output layer has one unit per "
+            "class and softmax turns their sums into three probabilities that add up to 1; "
+            "the loss is the categorical cross-entropy, -log of the probability given to the "
+            "right class. The output plane colours each place by its most likely class, "
+            "deeper where the network is surer; tick Confusion matrix to count which class "
+            "each test point was given."
+        ),
+        dataset=DatasetRecipe("arms", n_samples=600, noise=0.1, classes=3),
+        layers=_arms_net(12, "tanh"),
+        optimizer={"name": "adam", "learning_rate": 0.01},
+        loss="categorical_crossentropy",
+        batch_size=10,
+        epochs=300,
+        lesson={
+            "number": 8,
+            "focus": "loss",
+            "compare": "test_accuracy",
+            "question": "Before you press play: after 300 epochs, how many test points will "
+            "land in the right arm: a third (chance), most, or all?",
+            "answer": "Most, about nine in ten. The confusion matrix counts the mistakes off "
+            "its diagonal: each arm borders both others, so they are spread over every pair. "
+            "The network is least sure of the points it gets wrong: they lie where the plane "
+            "is pale.",
+            "fixes": [
+                {
+                    "name": "No hidden layer",
+                    "explain": "Softmax alone cuts the plane with straight lines into three "
+                    "wedges: about a third of the points right, no better than chance.",
+                    "changes": {"layers": [_dense(3, "softmax")]},
+                },
+                {
+                    "name": "Two layers of 16 ReLU units",
+                    "explain": "More and sharper units wind each region along its arm: "
+                    "nearly every test point right.",
+                    "changes": {"layers": _arms_net(16, "relu", "he_normal")},
+                },
+            ],
+        },
+    )
+
+
+#: The spiral challenge's target: the test loss to get under, and the epochs allowed.
+CHALLENGE = {"test_loss": 0.2, "epoch": 500}
+
+
+def spiral_challenge() -> Project:
+    return Project(
+        name="Lesson 9: The spiral challenge",
+        description=(
+            "Two interleaved spirals: the hardest of Playground's data sets. The challenge: "
+            f"get the test loss under {CHALLENGE['test_loss']} within {CHALLENGE['epoch']} "
+            "epochs with the smallest network you can. Training stops by itself at the "
+            "target (Training tab, Stop at); the number of parameters is written under every "
+            "layer and added up in the Layer tab. Change the layers, press Reset, and play."
+        ),
+        dataset=DatasetRecipe("spiral", n_samples=500),
+        layers=[*_stack(2, 4, "tanh", "glorot_uniform"), _dense(1, "sigmoid")],
+        optimizer={"name": "adam", "learning_rate": 0.01},
+        loss="binary_crossentropy",
+        batch_size=10,
+        epochs=CHALLENGE["epoch"],
+        stop=dict(CHALLENGE),
+        lesson={
+            "number": 9,
+            "focus": "loss",
+            "compare": "test_loss",
+            "question": "Before you press play: this network has two layers of 4 tanh units, "
+            f"37 parameters. Will it get the test loss under {CHALLENGE['test_loss']} in "
+            f"{CHALLENGE['epoch']} epochs?",
+            "answer": "No: it stays near 0.5, a boundary too simple to follow the arms. The "
+            "fixes show two networks that make it: which is the smaller one, and which the "
+            "faster? Then try your own, or the inputs sin(x₁) and sin(x₂) in the Data tab.",
+            "fixes": [
+                {
+                    "name": "Two layers of 8 tanh units (105 parameters)",
+                    "explain": "Twice the units: under the target after about 270 epochs.",
+                    "changes": {
+                        "layers": [*_stack(2, 8, "tanh", "glorot_uniform"), _dense(1, "sigmoid")]
+                    },
+                },
+                {
+                    "name": "Three layers of 8 ReLU units (177 parameters)",
+                    "explain": "A layer more, of ReLU units: more parameters, but under the "
+                    "target five times sooner, in about 50 epochs.",
+                    "changes": {
+                        "layers": [*_stack(3, 8, "relu", "he_normal"), _dense(1, "sigmoid")]
+                    },
+                },
+            ],
+        },
+    )
+
+
 LESSONS = {
     Lesson(1, "first-network", "Your first network"): first_network,
     Lesson(2, "vanishing-gradients", "Vanishing gradients"): vanishing_gradients,
     Lesson(3, "exploding-gradients", "Exploding gradients"): exploding_gradients,
     Lesson(4, "dead-relu", "Dead ReLU units"): dead_relu,
     Lesson(5, "dropout", "Dropout regularization"): dropout,
+    Lesson(6, "hidden-layer", "What a hidden layer adds"): hidden_layer,
+    Lesson(7, "starting-weights", "Random starting weights"): starting_weights,
+    Lesson(8, "softmax", "Three classes: softmax"): softmax_classes,
+    Lesson(9, "spiral-challenge", "The spiral challenge"): spiral_challenge,
 }
 
 

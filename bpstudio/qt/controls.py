@@ -320,17 +320,18 @@ class SettingsPanel(QWidget):
         )
         self.stop_epoch = QSpinBox()
         self.stop_epoch.setRange(0, 1_000_000)
-        self.stop_epoch.setSpecialValueText("never")
+        self.stop_epoch.setSpecialValueText("no epoch")
+        self.stop_epoch.setPrefix("epoch ")
         self.stop_epoch.setKeyboardTracking(False)
         self.stop_epoch.setToolTip("Training pauses by itself at the end of this epoch.")
         self.stop_loss = QLineEdit()
-        self.stop_loss.setPlaceholderText("never")
+        self.stop_loss.setPlaceholderText("test loss <")
         self.stop_loss.setToolTip(
             "Training pauses by itself when the test loss first falls below this number "
-            "(and again after a Reset). Empty: never."
+            "(and again after a Reset), for example 0.1. Empty: never."
         )
         form = QFormLayout(self)
-        form.addRow("Hidden activation", self.activation)
+        form.addRow("Activation", self.activation)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
         momentum_row = QHBoxLayout()
@@ -349,8 +350,10 @@ class SettingsPanel(QWidget):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.new_seed)
         form.addRow("Weight seed", seed_row)
-        form.addRow("Stop at epoch", self.stop_epoch)
-        form.addRow("Stop at test loss <", self.stop_loss)
+        stop_row = QHBoxLayout()
+        stop_row.addWidget(self.stop_epoch, 1)
+        stop_row.addWidget(self.stop_loss, 1)
+        form.addRow("Stop at", stop_row)
         self.activation.activated.connect(
             lambda: self.activation_requested.emit(self.activation.currentText())
         )

@@ -291,6 +291,11 @@ class SnapshotMaker:
         t = self.trainer
         ds, net = t.dataset, t.net
         regression = ds.task == "regression"
+        confusion = None
+        if ds.task == "classification":  # rows the true class, columns the answer
+            true, pred = ds.class_indices(ds.y_test), ds.predicted_classes(net.predict(t.X_test))
+            k = ds.n_classes
+            confusion = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
         if self.grid_inputs is not None:
             out = net.predict(self.grid_inputs)
             out = out[:, 0] if out.shape[1] == 1 else out
@@ -310,13 +315,9 @@ class SnapshotMaker:
                 labels_test=labels[1],
                 class_names=ds.class_names,
                 regression=regression,
+                confusion=confusion,
             )
         if ds.task == "classification":
-            A = net.predict(t.X_test)
-            pred = ds.predicted_classes(A)
-            true = ds.class_indices(ds.y_test)
-            k = ds.n_classes
-            confusion = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
             samples = None
             if ds.recipe.name == "digits":
                 samples = ds.X_test[:24].reshape(-1, 8, 8)

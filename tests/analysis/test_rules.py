@@ -49,6 +49,10 @@ LESSON_RULES = {
     3: [{"large_init"}, {"large_init"}, {"large_init"}, {"large_init"}],
     4: [{"relu_lr_high"}, set(), {"sgd_lr_high"}],
     5: [set(), set(), set(), {"dropout_high"}],
+    6: [set(), {"linear_stack"}, set()],  # the warning is the lesson's point
+    7: [set()] * 4,
+    8: [set()] * 3,
+    9: [set()] * 3,
 }
 
 

@@ -47,7 +47,7 @@ def findings(trainer):
 
 
 def test_every_lesson_is_listed_with_a_question_an_answer_and_fixes():
-    assert [lesson.number for lesson in lessons()] == [1, 2, 3, 4, 5]
+    assert [lesson.number for lesson in lessons()] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     for lesson in lessons():
         project = MAKERS[lesson.number]()
         assert project.lesson["number"] == lesson.number
@@ -55,7 +55,9 @@ def test_every_lesson_is_listed_with_a_question_an_answer_and_fixes():
         assert project.lesson["answer"] and project.lesson["fixes"]
         for i in range(len(project.lesson["fixes"])):
             fixed = with_fix(project, i)
-            assert fixed.seed == project.seed and fixed.dataset == project.dataset
+            assert fixed.dataset == project.dataset  # runs compare on the same data
+            # The same starting weights, except where other starts are the lesson (7).
+            assert (fixed.seed == project.seed) != (lesson.number == 7)
             assert fixed.weights is None and fixed.runs == []
 
 
@@ -126,6 +128,116 @@ def test_dropout_closes_the_gap_between_train_and_test():
     assert findings(runs["Dropout 0.5"]) == []
     message = diagnose(runs["broken"].history)[0].message
     assert message.startswith("The test loss rose from")
+
+
+WRONG_NAMES = {"vanishing", "exploding", "dead_units", "non_finite"}
+
+
+def test_no_hidden_layer_cannot_separate_the_rings_and_a_nonlinear_one_can():
+    runs = variants(6)
+    for name in ("broken", "A hidden layer of 8 linear units"):
+        assert final(runs[name], "test_accuracy") < 0.67, name  # a straight line
+        assert final(runs[name], "test_loss") > 0.65, name
+    assert final(runs["broken"], "test_accuracy") < 0.6  # about half
+    tanh = runs["A hidden layer of 3 tanh units"]
+    assert final(tanh, "test_accuracy") > 0.95 and tanh.net.count_params() == 13
+    assert runs["A hidden layer of 8 linear units"].net.count_params() == 33
+    # Linear units stacked are one weighted sum: the answer over the plane is cut by a line.
+    linear = runs["A hidden layer of 8 linear units"].net
+    W = np.eye(2)
+    for layer in linear.layers:
+        W = W @ layer.params["kernel"]
+    points = np.random.default_rng(0).uniform(-6, 6, (500, 2))
+    z = points @ W[:, 0]
+    answer = linear.predict(points)[:, 0] > 0.5
+    assert np.all(answer[np.argsort(z)] == np.sort(answer)) or np.all(
+        answer[np.argsort(-z)] == np.sort(answer)
+    )  # sorted along the one direction W, the answers switch once
+    for trainer in runs.values():
+        assert not WRONG_NAMES & set(findings(trainer))
+
+
+def test_the_same_network_from_other_starting_weights_ends_elsewhere():
+    runs = variants(7)
+    solved = [runs["broken"], runs["Starting weights from seed 1"]]
+    stuck = [runs["Starting weights from seed 2"], runs["Starting weights from seed 4"]]
+    for trainer in solved:
+        assert final(trainer, "test_accuracy") > 0.99
+
+    def spread(trainer):
+        """The smallest cosine between two hidden units' weight vectors."""
+        W = trainer.net.layers[0].params["kernel"].T
+        W = W / np.linalg.norm(W, axis=1, keepdims=True)
+        return (W @ W.T).min()
+
+    for trainer in stuck:
+        assert 0.65 < final(trainer, "test_accuracy") < 0.8
+        # One quadrant wrong, the others right: three quadrants of four.
+        ds = trainer.dataset
+        wrong = ds.predicted_classes(trainer.net.predict(trainer.X_test)) != ds.y_test
+        quadrant = (ds.points_test[:, 0] > 0) * 2 + (ds.points_test[:, 1] > 0)
+        share = [wrong[quadrant == q].mean() for q in range(4)]
+        assert sorted(share)[-1] > 0.9 and sorted(share)[-2] < 0.05, share
+        assert spread(trainer) > 0.8  # the three units point the same way
+        assert dead_fraction(trainer) == 0  # alive, only alike
+    for trainer in solved:
+        assert spread(trainer) < 0.5  # units pointing different ways
+    assert [t.net.seed for t in (*solved, *stuck)] == [0, 1, 2, 4]
+    data = [t.dataset.X_train for t in runs.values()]
+    assert all(np.array_equal(data[0], x) for x in data)  # only the start differs
+
+
+def test_softmax_over_three_arms_and_where_its_mistakes_are():
+    runs = variants(8)
+    broken = runs["broken"]
+    accuracy = final(broken, "test_accuracy")
+    assert 0.8 < accuracy < 0.97  # most, about nine in ten
+    ds = broken.dataset
+    probabilities = broken.net.predict(broken.X_test)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)  # softmax: they share 1
+    wrong = ds.predicted_classes(probabilities) != ds.y_test
+    # Spread over every pair of arms: each borders both others.
+    k = ds.n_classes
+    confusion = np.bincount(ds.y_test * k + probabilities.argmax(axis=1), minlength=k * k)
+    confusion = confusion.reshape(k, k)
+    pairs = [confusion[i, j] + confusion[j, i] for i in range(k) for j in range(i + 1, k)]
+    assert min(pairs) > 0 and max(pairs) < 0.6 * sum(pairs)
+    # The network is least sure where it is wrong: pale places on the plane.
+    sure = probabilities.max(axis=1)
+    assert sure[wrong].mean() < sure[~wrong].mean() - 0.1
+    assert final(runs["No hidden layer"], "test_accuracy") < 0.5  # three wedges
+    assert final(runs["Two layers of 16 ReLU units"], "test_accuracy") > 0.95
+
+
+def until_target(project, target):
+    """Train epoch by epoch until the stop condition the window uses is reached; returns
+    (trainer, the epoch it stopped at or None)."""
+    from bpstudio.training import StopCondition
+
+    stop, trainer = StopCondition(**target), project.make_trainer()
+    for epoch in range(1, target["epoch"] + 1):
+        trainer.run_epoch()
+        if stop.reached(epoch, trainer.history.epochs.last()["test_loss"]):
+            return trainer, epoch if epoch < target["epoch"] or final(
+                trainer, "test_loss"
+            ) < target["test_loss"] else None
+    return trainer, None
+
+
+def test_the_spiral_challenge_and_two_networks_that_meet_it():
+    from bpstudio.lessons.catalog import CHALLENGE
+
+    project = MAKERS[9]()
+    assert project.stop == CHALLENGE  # the window stops at the target by itself
+    broken, epoch = until_target(project, CHALLENGE)
+    assert epoch is None and broken.net.count_params() == 37
+    assert broken.history.epochs.column("test_loss").min() > 0.4  # stays near 0.5
+    tanh, tanh_epoch = until_target(with_fix(project, 0), CHALLENGE)
+    relu, relu_epoch = until_target(with_fix(project, 1), CHALLENGE)
+    assert (tanh.net.count_params(), relu.net.count_params()) == (105, 177)
+    assert tanh_epoch is not None and relu_epoch is not None
+    assert 200 < tanh_epoch < 350 and relu_epoch < 100  # about 270 and about 50
+    assert relu_epoch * 4 < tanh_epoch  # more parameters, far sooner
 
 
 @pytest.mark.parametrize("kind", ["lr_high", "saturation"])

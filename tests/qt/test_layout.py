@@ -30,7 +30,7 @@ from bpstudio.viewmodel.snapshots import SnapshotMaker
 PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project"]
 #: Other pictures of the output panel: a confusion matrix with test images, one without, a
 #: regression plane and predicted against actual values.
-DATA = ["digits", "csv", "plane", "csv regression"]
+DATA = ["digits", "csv", "plane", "csv regression", "playground", "blobs"]
 
 
 def project_on(data) -> Project:
@@ -40,6 +40,10 @@ def project_on(data) -> Project:
     from bpstudio.data.datasets import DatasetRecipe
 
     csv = Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "data" / "exam-results.csv"
+    if data == "playground":  # Playground's own setup: a tanh output on -1/+1 labels
+        from bpstudio.project.playground import open_link
+
+        return open_link("#dataset=spiral&networkShape=8,8,8,8,8,8&showTestData=true").project
     table = None
     if data == "csv":
         table = read_csv(csv, target="result")
@@ -52,7 +56,7 @@ def project_on(data) -> Project:
         table = read_csv(path, target="total")
     project = Project(
         name=f"{data} data",
-        dataset=DatasetRecipe(data.split()[0], n_samples=300),
+        dataset=DatasetRecipe(data.split()[0], n_samples=300, classes=6 * (data == "blobs")),
         table=table,
         layers=[
             {"class": "Dense", "units": 8, "activation": "relu"},
@@ -78,6 +82,14 @@ def project_named(name) -> Project:
 
 def seen(widget: QWidget) -> bool:
     return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def on_top(widget: QWidget, window) -> bool:
+    """Whether `widget` is the one drawn at its middle: the main window keeps tab bars it no
+    longer uses, visible but under the ones it does."""
+    middle = widget.mapTo(window, widget.rect().center())
+    top = window.childAt(middle)
+    return top is not None and (top is widget or widget.isAncestorOf(top))
 
 
 def in_scroll_area(widget: QWidget) -> bool:
@@ -115,7 +127,7 @@ def cut_texts(window) -> list[str]:
             widget.grab()  # laid out as it is painted
             if widget.cut:
                 problems.append(f"{name}: {widget.plain_text()[:60]!r} is cut")
-        elif isinstance(widget, QTabBar):
+        elif isinstance(widget, QTabBar) and on_top(widget, window):
             for i in range(widget.count()):
                 text = widget.fontMetrics().horizontalAdvance(widget.tabText(i))
                 if text > widget.tabRect(i).width() - 8:

@@ -96,7 +96,7 @@ def test_each_lesson_opens_with_its_focus_panel_in_front(qtbot, make_window):
         window.open_lesson(lesson.number)
         QApplication.processEvents()
         focus = load_focus(lesson)
-        assert focus in ("loss", "gradients", "dead_units")
+        assert focus in ("loss", "gradients", "dead_units", "runs")
         dock = window.docks[focus]
         assert dock.isVisible() and not dock.visibleRegion().isEmpty(), lesson.title
         assert dock.height() >= 200  # room to read it

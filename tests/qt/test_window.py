@@ -252,6 +252,15 @@ def test_multiclass_data_from_the_data_panel_draws_each_class_region(qtbot, make
     for name in ("orange", "blue", "green", "purple", "pink"):
         assert name in title
     # Back to two classes: one sigmoid unit again, the heat map instead of the regions.
+    # The same data counted: the confusion matrix instead of the plane.
+    output.confusion.setChecked(True)
+    assert output.stack.currentWidget() is output.matrix_view
+    np.testing.assert_array_equal(
+        out.confusion.sum(axis=1), np.bincount(window.session.trainer.dataset.y_test, minlength=5)
+    )
+    assert output.matrix.image.shape == (5, 5) and window.project.view["confusion"] is True
+    output.confusion.setChecked(False)
+    assert output.stack.currentWidget() is output.plane.parent()
     panel.choice.setCurrentIndex(panel.choice.findData("circle"))
     qtbot.waitUntil(lambda: window.session.trainer.net.output_dim == 1, timeout=10000)
     assert window.project.dataset.classes == 0
@@ -979,6 +988,7 @@ def test_open_a_playground_link_and_copy_it_back(qtbot, make_window, monkeypatch
     assert load_project(tmp_path / "pg.bpstudio").view == {
         "show_test_data": False,
         "discretize": True,
+        "confusion": False,
     }
     shown.clear()
     window.actions["copy_playground"].trigger()

@@ -94,16 +94,21 @@ class OutputPanel(Panel):
         self.scatter_plot.addItem(self.scatter)
         self.stack.addWidget(self.scatter_view)
 
-        self.show_test = QCheckBox("Show test data")
+        self.show_test = QCheckBox("Test data")
         self.show_test.setToolTip(
             "Draw the test points (black outline) beside the training points (white outline)."
         )
-        self.discretize = QCheckBox("Discretize output")
+        self.discretize = QCheckBox("Discretize")
         self.discretize.setToolTip(
             "Colour each point of the plane by the class the network "
             "would answer, instead of by its confidence."
         )
-        for box in (self.show_test, self.discretize):
+        self.confusion = QCheckBox("Confusion matrix")
+        self.confusion.setToolTip(
+            "Count which class the network gives each test point: rows the true class, "
+            "columns the answer; right answers on the diagonal."
+        )
+        for box in (self.show_test, self.discretize, self.confusion):
             box.toggled.connect(self._on_option_toggled)
             box.toggled.connect(self.view_changed)
         self.summary = theme.StatusLabel(2)
@@ -115,6 +120,7 @@ class OutputPanel(Panel):
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.show_test)
         bar.addWidget(self.discretize)
+        bar.addWidget(self.confusion)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
@@ -133,11 +139,17 @@ class OutputPanel(Panel):
         return {
             "show_test_data": self.show_test.isChecked(),
             "discretize": self.discretize.isChecked(),
+            "confusion": self.confusion.isChecked(),
         }
 
     def show_view(self, view: dict | None):
         """Show the plane as a project keeps it (None: as it is)."""
-        for box, key in ((self.show_test, "show_test_data"), (self.discretize, "discretize")):
+        boxes = (
+            (self.show_test, "show_test_data"),
+            (self.discretize, "discretize"),
+            (self.confusion, "confusion"),
+        )
+        for box, key in boxes:
             if view is not None and key in view:
                 with QSignalBlocker(box):
                     box.setChecked(bool(view[key]))
@@ -157,12 +169,15 @@ class OutputPanel(Panel):
         if out is None:
             return
         boundary = out.kind == "boundary"
+        self.confusion.setVisible(boundary and out.confusion is not None)
+        if boundary and out.confusion is not None and self.confusion.isChecked():
+            boundary = False  # the 2-D data's confusion matrix instead of its plane
         self.show_test.setVisible(boundary)
         self.discretize.setVisible(boundary and not out.regression)
         if boundary:
             self.stack.setCurrentWidget(self.plane.parent())
             self._draw_plane(out)
-        elif out.kind == "confusion":
+        elif out.confusion is not None:
             self.stack.setCurrentWidget(self.matrix_view)
             self._draw_confusion(out)
         else:
