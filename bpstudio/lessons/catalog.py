@@ -469,15 +469,16 @@ def spiral_challenge() -> Project:
             "faster? Then try your own, or the inputs sin(x₁) and sin(x₂) in the Data tab.",
             "fixes": [
                 {
-                    "name": "Two layers of 8 tanh units (105 parameters)",
-                    "explain": "Twice the units: under the target after about 270 epochs.",
+                    "name": "2 × 8 tanh (105 params)",
+                    "explain": "Two layers of 8 tanh units, twice as many: under the target "
+                    "after about 270 epochs.",
                     "changes": {
                         "layers": [*_stack(2, 8, "tanh", "glorot_uniform"), _dense(1, "sigmoid")]
                     },
                 },
                 {
-                    "name": "Three layers of 8 ReLU units (177 parameters)",
-                    "explain": "A layer more, of ReLU units: more parameters, but under the "
+                    "name": "3 × 8 ReLU (177 params)",
+                    "explain": "Three layers of 8 ReLU units: more parameters, but under the "
                     "target five times sooner, in about 50 epochs.",
                     "changes": {
                         "layers": [*_stack(3, 8, "relu", "he_normal"), _dense(1, "sigmoid")]

@@ -508,7 +508,8 @@ def _column_tip(col: Column) -> str:
     tips = {
         "input": "The input features. For 2-D data, click a feature to use it or not.",
         "Dense": "A dense layer: every unit sums all its inputs, each times a weight, plus a "
-        "bias, then applies the activation. Click to inspect; + and − change its units.",
+        "bias, then applies the activation. Click to inspect; + and − change its units; "
+        "double-click a unit to set its bias.",
         "Activation": "An activation on its own: applies the function to each input.",
         "Dropout": "Dropout: in training, drops each input with this probability.",
         "BatchNormalization": "Batch normalization: scales each unit to mean 0, variance 1 "
@@ -882,7 +883,7 @@ class NetworkCanvas(QGraphicsView):
                 caption += f"\n‖∂L/∂w‖ = {grads[unit]:.2e}"
         item = next((i for i in self.items if i.col is col), None)
         if item is not None and item.bias is not None and unit < len(item.bias):
-            caption += f"\nbias {item.bias[unit]:.3g}" + ("" if self.locked else " (double-click)")
+            caption += f"\nbias {item.bias[unit]:.3g}"  # double-click the unit to set it
         pixmap = None
         if s.unit_grids is not None and dense < len(s.unit_grids):
             grids = s.unit_grids[dense]

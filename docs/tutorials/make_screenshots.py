@@ -82,6 +82,22 @@ def _answer(window):
     window.panels["lesson"].show_answer()
 
 
+def _confusion(window):
+    window.panels["output"].confusion.setChecked(True)
+
+
+def _point_at_unit(window):
+    """Point at the first hidden unit: its picture fills the output plane."""
+    canvas = window.network_panel.canvas
+    dense = next(col for col in canvas.columns if col.title == "dense")
+    canvas.unit_hovered(dense, 0)
+
+
+def _parameters(window):
+    window.network_panel.canvas.select(0)
+    window.show_panel("layer")
+
+
 SHOTS = [
     Shot("getting-started", "gs-1-first-look", "1"),
     Shot("getting-started", "gs-2-network", "1", epochs=60, panel="network", prepare=_hover_unit),
@@ -105,6 +121,23 @@ SHOTS = [
     Shot("lesson-4-dead-relu", "l4-3-lower-rate", "4", epochs=20, fix=1),
     Shot("lesson-5-dropout", "l5-1-overfitting", "5", epochs=200),
     Shot("lesson-5-dropout", "l5-2-dropout", "5", epochs=200, fix=2),
+    Shot("lesson-6-hidden-layer", "l6-1-line", "6", epochs=100, prepare=_answer),
+    Shot("lesson-6-hidden-layer", "l6-2-tanh", "6", epochs=100, fix=2),
+    Shot("lesson-7-starting-weights", "l7-1-seed-0", "7", epochs=150),
+    Shot("lesson-7-starting-weights", "l7-2-seed-2", "7", epochs=150, fix=2),
+    Shot(
+        "lesson-7-starting-weights",
+        "l7-3-same-line",
+        "7",
+        epochs=150,
+        fix=2,
+        prepare=_point_at_unit,
+    ),
+    Shot("lesson-8-softmax", "l8-1-regions", "8", epochs=300),
+    Shot("lesson-8-softmax", "l8-2-confusion", "8", epochs=300, prepare=_confusion),
+    Shot("lesson-8-softmax", "l8-3-relu", "8", epochs=300, fix=2),
+    Shot("lesson-9-spiral-challenge", "l9-1-stuck", "9", epochs=500, prepare=_parameters),
+    Shot("lesson-9-spiral-challenge", "l9-2-relu", "9", epochs=60, fix=2),
 ]
 TUTORIALS = sorted({shot.tutorial for shot in SHOTS})
 

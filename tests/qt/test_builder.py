@@ -40,6 +40,10 @@ def test_adding_a_unit_keeps_what_it_can_and_says_what_started_again(qtbot, make
     assert window.edits.undo_stack.undoText() == "Hidden 1: 5 units"
 
 
+def dense_item_tip(canvas) -> str:
+    return next(item for item in canvas.items if item.col.title == "dense").toolTip()
+
+
 def test_palette_inspector_and_shortcuts(qtbot, make_window):
     window = make_window()
     builder = window.network_panel
@@ -172,7 +176,8 @@ def test_hover_shows_a_units_picture_and_an_edge_can_be_edited(qtbot, make_windo
     # A unit's bias: said on its hover card, changed by double-clicking the unit.
     bias = window.session.trainer.net.layers[0].params["bias"]
     canvas.unit_hovered(dense, 2)
-    assert f"bias {bias[2]:.3g} (double-click)" in canvas.preview.caption
+    assert f"bias {bias[2]:.3g}" in canvas.preview.caption
+    assert "double-click a unit to set its bias" in dense_item_tip(canvas)
     asked = []
 
     def number(parent, title, label, value, *a, **k):

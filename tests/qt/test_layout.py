@@ -127,6 +127,8 @@ def cut_texts(window) -> list[str]:
             widget.grab()  # laid out as it is painted
             if widget.cut:
                 problems.append(f"{name}: {widget.plain_text()[:60]!r} is cut")
+        elif isinstance(widget, QScrollArea) and widget.horizontalScrollBar().isVisible():
+            problems.append(f"{name}: scrolls sideways (something in it is too wide)")
         elif isinstance(widget, QTabBar) and on_top(widget, window):
             for i in range(widget.count()):
                 text = widget.fontMetrics().horizontalAdvance(widget.tabText(i))
