@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 
 from bpstudio.analysis.trace import chain_rule, trace
-from bpstudio.lessons.catalog import dropout, first_network
+from bpstudio.lessons.catalog import dropout, first_network, softmax_classes
 
 
-@pytest.mark.parametrize("make", [first_network, dropout])
+def playground_link():
+    from bpstudio.project.playground import open_link
+
+    return open_link("#activation=relu&dataset=xor&networkShape=4,3&regularization=L2").project
+
+
+@pytest.mark.parametrize("make", [first_network, dropout, softmax_classes, playground_link])
 def test_trace_matches_the_networks_gradients(make):
     project = make()
     trainer = project.make_trainer()
@@ -28,7 +34,13 @@ def test_trace_matches_the_networks_gradients(make):
     for below, above in itertools.pairwise(dense):
         if t.layers.index(above) == t.layers.index(below) + 1:
             np.testing.assert_allclose(below.dL_da, above.kernel @ above.dL_dz, rtol=1e-10)
-    assert t.output.shape == (1,) and 0 < t.output[0] < 1
+    assert t.output.shape == (net.output_dim,)
+    if net.output_dim > 1:  # softmax: the classes share 1
+        assert t.output.sum() == pytest.approx(1.0)
+    elif net.loss.name == "mse":  # Playground's tanh unit
+        assert -1 < t.output[0] < 1
+    else:
+        assert 0 < t.output[0] < 1
     assert t.loss == pytest.approx(net.evaluate(x[None], np.atleast_1d(y))["loss"])
 
 

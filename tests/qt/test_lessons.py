@@ -307,3 +307,24 @@ def test_the_colours_lesson_texts_name_are_the_ones_on_screen():
     assert checked >= 2  # lesson 1 says where each class is
     tutorial = (tutorials / "lesson-1-first-network.md").read_text().lower()
     assert "blue inside" in tutorial and "orange inside" not in tutorial
+
+
+@pytest.mark.parametrize("number", [8, 7])  # three softmax classes; ReLU units on XOR
+def test_inspector_dead_units_and_gradients_work_on_the_new_lessons(qtbot, make_window, number):
+    from bpstudio.lessons import lessons
+    from bpstudio.project import load_project
+
+    window = make_window(load_project(lessons()[number - 1].path))
+    for _ in range(2):
+        window.actions["epoch"].trigger()
+        wait_idle(qtbot, window)
+    s = window.last_snapshot
+    assert len(s.grad_norms) == len(window.session.trainer.net.kernel_layers)
+    assert np.all(np.isfinite(s.grad_norms)) and np.all(np.asarray(s.grad_norms) > 0)
+    assert len(s.relu_layers) == (1 if number == 7 else 0)
+    dialog = window.open_inspector()
+    out = dialog.trace.output
+    assert out.shape == ((3,) if number == 8 else (1,))
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    assert dialog.worst_error < 1e-6 and "agree" in dialog.check_verdict.text()
+    dialog.close()
