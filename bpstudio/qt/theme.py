@@ -143,12 +143,25 @@ def keyed_title(plot: pg.PlotItem, title: str, entries=(), mark="━━"):
     """The plot's title with its key beside it: a swatch in each curve's colour and its name
     (a legend inside the plot would sit on the curves). `entries`: (name, colour)."""
     plot.bp_title = (title, tuple(entries), mark)  # to be drawn again at another zoom
-    key = "".join(
-        f"&nbsp;&nbsp;<span style='color:{color}; font-weight:bold'>{mark}</span>&nbsp;{name}"
-        for name, color in entries
-    )
     size = round((FONT_PT + 1) * zoom_factor(plot), 1)
-    plot.setTitle(f"<span style='font-size:{size}pt'>{title}</span>{key}")
+
+    def html(title, gap):
+        key = "".join(
+            f"{gap}<span style='color:{color}; font-weight:bold'>{mark}</span>&nbsp;{name}"
+            for name, color in entries
+        )
+        return f"<span style='font-size:{size}pt'>{title}</span>{key}"
+
+    plot.setTitle(html(title, "&nbsp;&nbsp;"))
+    room = plot.vb.width() - 8  # the title sits over the data area, not the axes
+    # Many entries (six classes) on a narrow plot: the key alone, closer together.
+    if entries and room > 0 and title_width(plot) > room:
+        plot.setTitle(html("", "&nbsp;"))
+
+
+def title_width(plot: pg.PlotItem) -> float:
+    """How wide the plot's title is drawn, in pixels."""
+    return plot.titleLabel.item.document().idealWidth()
 
 
 def zoom_factor(item) -> float:

@@ -138,7 +138,7 @@ def cut_texts(window) -> list[str]:
     problems += [f"canvas: {text!r} elided" for text in sorted(canvas.elided)]
     for panel, plot in plots_seen(window):  # a plot's title and key, drawn by pyqtgraph
         title = plot.titleLabel
-        if title.item.boundingRect().width() > plot.width() + 1:
+        if theme.title_width(plot) > plot.vb.width() + 1:
             problems.append(f"{panel}: the title {title.text[:60]!r} is wider than its plot")
     return problems
 
