@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="PROJECT", help="save the trained project here")
     t.add_argument("--metrics", metavar="FILE.csv", help="write per-epoch metrics here")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--engine",
+        choices=("auto", "numpy", "compiled"),
+        default="auto",
+        help="the training engine (auto: compiled for small dense networks)",
+    )
 
     a = sub.add_parser("analyze", help="per-layer table: output shape, parameters, warnings")
     a.add_argument("project", metavar="PROJECT")
@@ -154,7 +160,7 @@ def cmd_train(args) -> int:
     if epochs < 0:
         raise CliError(f"--epochs must be >= 0; got {epochs}")
     try:
-        trainer = project.make_trainer()
+        trainer = project.make_trainer(engine=args.engine)
     except ProjectError as exc:
         raise CliError(str(exc)) from None
     if project.note:
@@ -180,6 +186,8 @@ def cmd_train(args) -> int:
     )
 
     class Report(Callback):
+        chunkable = True  # it reads epochs only: the trainer may train in chunks
+
         def on_epoch_end(self, epoch, logs):
             bar.update(1)
             shown = {"loss": logs["train_loss"], "test": logs["test_loss"]}
@@ -220,6 +228,8 @@ def cmd_train(args) -> int:
         ]
         if not math.isnan(final["test_accuracy"]):
             parts.append(f"test accuracy {final['test_accuracy']:.4f}")
+        reason = trainer.why_numpy()
+        parts.append("engine compiled" if reason is None else f"engine NumPy ({reason})")
         print(", ".join(parts))
     if trainer.failure:
         raise CliError(

@@ -8,6 +8,9 @@ class Callback:
     `self.model.stop_training = True` ends training after the current batch."""
 
     model = None
+    #: True if the callback may see a chunk's steps after they were all made (it reads the
+    #: logs, never stops training in the middle): the trainer then trains in chunks.
+    chunkable = False
 
     def set_model(self, model):
         self.model = model

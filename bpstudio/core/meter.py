@@ -90,7 +90,10 @@ class StepMeter:
             a = layer.A
             mean = float(a.sum()) / a.size
             means.append(mean)
-            stds.append(math.sqrt(max(float(np.vdot(a, a)) / a.size - mean * mean, 0.0)))
+            # Two passes: E[a²] - mean² loses every digit when the spread is small beside
+            # the mean (a saturated layer), and the engines must agree on it to 1e-12.
+            d = (a - mean).ravel()
+            stds.append(math.sqrt(float(d @ d) / a.size))
         logs["activation_mean"] = means
         logs["activation_std"] = stds
         logs["saturation"] = [

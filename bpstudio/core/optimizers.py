@@ -43,7 +43,8 @@ class Optimizer:
             None if value is None else number("global_clipnorm", value, low=0.0, low_open=True)
         )
 
-    def _slot(self, kind, like):
+    def slot(self, kind, like):
+        """The state array `kind` (momentum, moments), made as zeros like `like` if needed."""
         slot = self.slots.get(kind)
         if slot is None or slot.shape != like.shape:
             slot = self.slots[kind] = np.zeros_like(like)
@@ -107,7 +108,7 @@ class SGD(Optimizer):
         step = g * -self.learning_rate
         if self.momentum == 0.0:
             return step
-        v = self._slot("momentum", g)
+        v = self.slot("momentum", g)
         v *= self.momentum
         v += step
         return step + self.momentum * v if self.nesterov else v
@@ -137,18 +138,18 @@ class RMSprop(Optimizer):
         self.centered = centered
 
     def _update(self, g):
-        velocity = self._slot("velocity", g)
+        velocity = self.slot("velocity", g)
         velocity *= self.rho
         velocity += (1 - self.rho) * g * g
         denominator = velocity + self.epsilon
         if self.centered:
-            average = self._slot("average_gradient", g)
+            average = self.slot("average_gradient", g)
             average *= self.rho
             average += (1 - self.rho) * g
             denominator -= average * average
         increment = self.learning_rate * g / np.sqrt(denominator)
         if self.momentum > 0:
-            m = self._slot("momentum", g)
+            m = self.slot("momentum", g)
             m *= self.momentum
             m += increment
             return -m
@@ -178,8 +179,8 @@ class Adam(Optimizer):
     def _update(self, g):
         t = self.iterations  # already counts this step
         alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        m = self._slot("m", g)
-        v = self._slot("v", g)
+        m = self.slot("m", g)
+        v = self.slot("v", g)
         m += (g - m) * (1 - self.beta_1)
         v += (g * g - v) * (1 - self.beta_2)
         return (-alpha) * m / (np.sqrt(v) + self.epsilon)

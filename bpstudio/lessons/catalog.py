@@ -428,7 +428,8 @@ def softmax_classes() -> Project:
                 {
                     "name": "Two layers of 16 ReLU units",
                     "explain": "More and sharper units wind each region along its arm: "
-                    "nearly every test point right.",
+                    "about 96 % right over the last 50 epochs. The curve still jumps now and "
+                    "then: Adam's steps stay large once the loss is tiny.",
                     "changes": {"layers": _arms_net(16, "relu", "he_normal")},
                 },
             ],

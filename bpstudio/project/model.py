@@ -164,7 +164,7 @@ class Project:
             f"with {want[2].replace('_', ' ')} loss"
         )
 
-    def make_trainer(self, callbacks=(), history_capacity=HISTORY_ROWS):
+    def make_trainer(self, callbacks=(), history_capacity=HISTORY_ROWS, engine="auto"):
         from bpstudio.training.trainer import Trainer, TrainingError
 
         dataset = self.build_dataset()
@@ -177,7 +177,7 @@ class Project:
             )
             self.batch_size = n_train
         try:
-            trainer = Trainer(net, dataset, self.batch_size, callbacks, history_capacity)
+            trainer = Trainer(net, dataset, self.batch_size, callbacks, history_capacity, engine)
         except TrainingError as exc:
             raise ProjectError(f"training: {exc}") from None
         trainer.epoch = self.epoch if self.weights is not None else 0  # new weights: epoch 0

@@ -40,7 +40,23 @@ def application() -> QApplication:
     app.setWindowIcon(QIcon(str(resource_path("icons", "bpstudio.svg"))))
     theme.configure()
     _one_blas_thread()
+    _compile_meanwhile()
     return app
+
+
+def _compile_meanwhile():
+    """The window never waits for the compiled engine: runs start on NumPy until it is
+    compiled (or loaded from numba's cache, about 0.3 s) in the background, once the window
+    is up (importing numba takes the GIL for a quarter of a second)."""
+    from bpstudio.compiled import engine
+
+    engine.set_waiting(False)
+    if engine.available() is None:
+        QTimer.singleShot(COMPILE_AFTER_MS, lambda: engine.warm_up("float64"))
+
+
+#: When the window starts the compiled engine's compile, after the first paint.
+COMPILE_AFTER_MS = 1000
 
 
 def _one_blas_thread():

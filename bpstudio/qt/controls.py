@@ -65,6 +65,7 @@ LEARNING_RATES = (
 REGULARIZATION_RATES = ("0", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1")
 OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
 INVALID = f"QComboBox, QDoubleSpinBox {{ border: 2px solid {theme.RED}; }}"
+ENGINES = {"auto": "Auto", "numpy": "NumPy", "compiled": "Compiled (numba)"}
 #: How many points the window lets the user ask of a 2-D set (files may hold more).
 WINDOW_POINTS = (10, 5000)
 
@@ -242,6 +243,8 @@ class SettingsPanel(QWidget):
     activation_requested = Signal(str)
     #: When training pauses by itself: {"epoch": N, "test_loss": x} (either, or neither).
     stop_changed = Signal(dict)
+    #: The engine to train on from the next run: "auto", "numpy" or "compiled".
+    engine_requested = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -330,6 +333,9 @@ class SettingsPanel(QWidget):
             "Training pauses by itself when the test loss first falls below this number "
             "(and again after a Reset), for example 0.1. Empty: never."
         )
+        self.engine = QComboBox()
+        for key, label in ENGINES.items():
+            self.engine.addItem(label, key)
         form = QFormLayout(self)
         form.addRow("Activation", self.activation)
         form.addRow("Optimizer", self.optimizer)
@@ -354,6 +360,8 @@ class SettingsPanel(QWidget):
         stop_row.addWidget(self.stop_epoch, 1)
         stop_row.addWidget(self.stop_loss, 1)
         form.addRow("Stop at", stop_row)
+        form.addRow("Engine", self.engine)
+        self.engine.activated.connect(lambda: self.engine_requested.emit(self.engine.currentData()))
         self.activation.activated.connect(
             lambda: self.activation_requested.emit(self.activation.currentText())
         )
@@ -401,6 +409,19 @@ class SettingsPanel(QWidget):
         if settings["global_clipnorm"] is not None:
             self.clip_value.setValue(settings["global_clipnorm"])
         self._updating = False
+
+    def show_engine(self, choice: str, engine: str, note: str):
+        """Show the engine chosen and the one the run trains on, with why."""
+        with QSignalBlocker(self.engine):
+            self.engine.setCurrentIndex(self.engine.findData(choice))
+        tip = (
+            "Which engine trains: compiled (numba; many steps per call, a core left to the "
+            "window) or NumPy (every network; faster for wide layers). Auto picks. A change "
+            f"takes effect at the next Reset. This run: {engine}"
+        )
+        tip += f" ({note})." if note else "."
+        if tip != self.engine.toolTip():
+            self.engine.setToolTip(tip)
 
     def show_hidden_activation(self, name: str | None):
         """Show the activation the hidden layers share (None: they differ, or there are

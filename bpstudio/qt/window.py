@@ -221,6 +221,7 @@ class StudioWindow(QMainWindow):
         panels["settings"].seed_requested.connect(self._on_seed_requested)
         panels["settings"].activation_requested.connect(edits.set_hidden_activation)
         panels["settings"].stop_changed.connect(training.set_stop)
+        panels["settings"].engine_requested.connect(training.set_engine)
         edits.fix_started.connect(self._on_fix_started)
         self.network_panel.canvas.unit_pointed.connect(panels["output"].show_unit)
         panels["output"].view_changed.connect(self._on_view_changed)
@@ -320,13 +321,15 @@ class StudioWindow(QMainWindow):
         self.info.setText(
             f"Epoch <b>{s.epoch}</b> · Step <b>{s.step:,}</b> · "
             f"<b>{s.steps_per_second:,.0f}</b> steps/s · learning rate "
-            f"<b>{s.hyperparameters['learning_rate']:g}</b> · {minutes:02d}:{seconds:02d}"
+            f"<b>{s.hyperparameters['learning_rate']:g}</b> · {minutes:02d}:{seconds:02d} · "
+            f"{s.engine}"
         )
         if self.session is not None:
             trainer = self.session.trainer
             self.panels["settings"].show_settings(
                 s.hyperparameters, trainer.net.optimizer.name, len(trainer.X)
             )
+            self.panels["settings"].show_engine(trainer.engine_choice, s.engine, s.engine_note)
         self.failure_banner.show_failure(s.failure)
         self.diagnosis.show_findings(s.findings, final=s.final)
         if s.events and s.events[-1][1].startswith("not applied"):

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from bpstudio.compiled import engine as compiled
 from bpstudio.core import Dropout, Sequential
 from bpstudio.core.callbacks import CallbackList
 from bpstudio.core.model import QUIET
@@ -36,6 +37,14 @@ KEEP_CHECKPOINTS = 5
 BIG_NETWORK = 1_000_000
 #: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
 #: (why, measured: docs/architecture.md).
+#: The engines a trainer can be told to use; "auto" takes the compiled one for networks it
+#: supports that are narrow enough (compiled.MAX_WIDTH), once it is compiled.
+ENGINES = ("auto", "numpy", "compiled")
+#: Why a run in the window starts on NumPy: the compiled engine is not ready yet.
+COMPILING = "compiling (NumPy until the next run)"
+#: How long one chunk of compiled steps may take: controls are obeyed between chunks, well
+#: within a frame.
+CHUNK_SECONDS = 0.004
 YIELD_EVERY = 0.010
 YIELD_FOR = 0.0001
 
@@ -54,7 +63,10 @@ class Trainer:
         batch_size=10,
         callbacks=(),
         history_capacity=HISTORY_ROWS,
+        engine="auto",
     ):
+        if engine not in ENGINES:
+            raise TrainingError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
         if net.loss is None:
             raise TrainingError("compile the network before training it")
         if net.input_dim != dataset.input_dim:
@@ -71,6 +83,15 @@ class Trainer:
         self.callbacks = CallbackList(callbacks, net)
         self.history_capacity = history_capacity
         self.batch_size = self._check_batch_size(batch_size)
+        self.engine_choice = engine
+        self._compiled = None  # the compiled step of this network and settings, when in use
+        self._compiled_for = None
+        self._seconds_per_step = 0.0
+        self.last_logs: dict = {}  # the logs of the latest step
+        #: Why this run trains on NumPy (None: compiled); decided when a run starts, so that
+        #: a run never changes engine halfway (the two agree to 1e-12 a step, but a long run
+        #: amplifies any difference: the same seed must give the same run).
+        self.numpy_reason: str | None = "chosen"
         #: Counts the runs (resets) of this trainer, so observers can tell a new run began.
         self.run_number = -1
         self._new_run()
@@ -78,6 +99,8 @@ class Trainer:
     # ------------------------------------------------------------------ state
 
     def _new_run(self):
+        self.numpy_reason = self._choose_engine()
+        self._steps_this_run = 0
         self.history = RunHistory(self.net.meter.columns(), self.history_capacity)
         self.epoch = 0
         self.batch = 0
@@ -388,28 +411,129 @@ class Trainer:
             self.history.events.append((self.net.steps, ", ".join(described)))
         return described
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ engines
 
-    def step(self) -> dict:
-        """One optimizer step on the next mini-batch. Returns the step's logs."""
+    def why_numpy(self) -> str | None:
+        """Why this run trains on the NumPy engine (None: it trains compiled)."""
+        return self.numpy_reason
+
+    def _choose_engine(self) -> str | None:
+        """The engine of a run about to start: why NumPy, or None for compiled. "auto"
+        waits for the compile only where compiled.waiting() (not in the window)."""
+        if self.engine_choice == "numpy":
+            return "chosen"
+        missing = compiled.available()
+        if missing is not None:
+            return missing
+        reason = compiled.unsupported(self.net)
+        if reason is not None:
+            return reason
+        if self.engine_choice == "auto":
+            widest = max(layer.output_dim for layer in self.net.layers)
+            if max(widest, self.net.input_dim) > compiled.MAX_WIDTH:
+                return f"layers over {compiled.MAX_WIDTH} units train faster on NumPy's BLAS"
+        wait = compiled.waiting() or self.engine_choice == "compiled"
+        dtype = self.net.dtype
+        if not (compiled.warm_up(dtype, wait=True) if wait else compiled.ready(dtype)):
+            return compiled.available() or COMPILING
+        return None
+
+    @property
+    def engine(self) -> str:
+        """The engine this run trains on: "compiled" or "numpy"."""
+        return "numpy" if self.numpy_reason is not None else "compiled"
+
+    def set_engine(self, engine: str):
+        """Train on `engine` ("auto", "numpy", "compiled") from the next run on."""
+        if engine not in ENGINES:
+            raise TrainingError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+        self.engine_choice = engine
+
+    def _compiled_steps(self):
+        """The compiled step for the network as it is now, or None to step on NumPy."""
+        if self.why_numpy() is not None:
+            return None
+        net = self.net
+        key = (id(net), id(net.optimizer), *(id(x.kernel_regularizer) for x in net.layers))
+        if self._compiled_for != key:
+            self._compiled, self._compiled_for = compiled.CompiledSteps(net), key
+        return self._compiled
+
+    def run_steps(self, most: int) -> int:
+        """Up to `most` steps at once, never past the end of the epoch or the next
+        checkpoint: one call into the compiled engine when it is in use (the logs of every
+        step recorded after it), else one NumPy step. Returns the steps made."""
         if self.failure is not None:
             raise TrainingError(
                 f"training stopped: {self.failure['message']}; roll back or reset first"
             )
+        if self._steps_this_run == 0 and self.numpy_reason == COMPILING:
+            self.numpy_reason = self._choose_engine()  # no step yet: it may still switch
+        steps = self._compiled_steps()
+        chunkable = all(c.chunkable for c in self.callbacks.callbacks)
+        if steps is None or not chunkable or most <= 1:
+            if steps is None:
+                with np.errstate(**QUIET):
+                    self._step()
+                return 1
+            most = 1
+        net = self.net
+        left_in_epoch = -(-(len(self._order) - self._pos) // self.batch_size)
+        to_checkpoint = CHECKPOINT_EVERY - net.steps % CHECKPOINT_EVERY
+        n = max(1, min(most, left_in_epoch, to_checkpoint))
+        started = time.perf_counter()
         with np.errstate(**QUIET):
-            return self._step()
+            chunk = steps.run(self.X, self.Y, self._order, self._pos, self.batch_size, n)
+        if chunk.done:
+            self._seconds_per_step = (time.perf_counter() - started) / chunk.done
+        classification = net.loss.classification
+        first = net.steps - chunk.done
+        for s in range(chunk.done):
+            logs = chunk.logs(s, classification)
+            if s < chunk.done - 1:
+                logs["in_chunk"] = True  # the network stands at the chunk's end already
+            self.last_logs = logs
+            rows = min(self.batch_size, len(self._order) - self._pos)
+            self._record(first + s, logs, rows)
+        if chunk.failed is not None:
+            with np.errstate(**QUIET):
+                self._step()  # the NumPy engine says where it broke down, as it always has
+            return chunk.done + 1
+        return chunk.done
+
+    def chunk_size(self) -> int:
+        """How many compiled steps fit in CHUNK_SECONDS, by the last chunk's pace."""
+        if self._seconds_per_step <= 0:
+            return 1
+        return max(1, int(CHUNK_SECONDS / self._seconds_per_step))
+
+    # ------------------------------------------------------------------ training
+
+    def step(self) -> dict:
+        """One optimizer step on the next mini-batch, on this run's engine. Returns the
+        step's logs."""
+        self.run_steps(1)
+        return self.last_logs
 
     def _step(self) -> dict:
         net = self.net
         idx = self._order[self._pos : self._pos + self.batch_size]
         step = net.steps
-        logs = net.train_step(self.X[idx], self.Y[idx])
+        logs = self.last_logs = net.train_step(self.X[idx], self.Y[idx])
         if "non_finite" in logs:
             self.failure = logs["non_finite"]
             self.history.events.append((step, "stopped: " + self.failure["message"]))
             self.callbacks.on_train_batch_end(self.batch, logs)
             return logs
-        self._pos += len(idx)
+        self._record(step, logs, len(idx))
+        return logs
+
+    def _record(self, step, logs, rows):
+        """Book a step made: its logs in the history and the epoch's sums, the callbacks,
+        the place in the epoch; the epoch's end and the checkpoints when they come."""
+        net = self.net
+        self._pos += rows
+        self._steps_this_run += 1
         if "grad_norms" in logs:
             self.history.steps.append(step, net.meter.row(logs))
         sums = self._epoch_sums
@@ -420,12 +544,11 @@ class Trainer:
         self.batch += 1
         if self._pos >= len(self.X):
             self._end_epoch()
-        if net.steps % CHECKPOINT_EVERY == 0 and self._finite():
+        if (step + 1) % CHECKPOINT_EVERY == 0 and self._finite():
             first, *recent = self._checkpoints
             keep = KEEP_CHECKPOINTS if net.count_params() <= BIG_NETWORK else 2
             recent = recent[max(len(recent) - (keep - 2), 0) :]  # room for the new one
             self._checkpoints = [first, *recent, self._checkpoint()]
-        return logs
 
     def _start_checkpoints(self):
         """Checkpoints start again here (a new run, a resumed one, a history continued)."""
@@ -489,14 +612,16 @@ class Trainer:
                 break
             if end_step is not None and self.net.steps >= end_step:
                 break
-            self.step()
+            left = math.inf if end_step is None else end_step - self.net.steps
+            self.run_steps(int(min(left, max(self.chunk_size(), 1) * 4)))
         self._clock(False)
         self.callbacks.on_train_end({})
         return self.history
 
     def serve(self, controls: TrainerControls, on_idle=None):
-        """The worker thread's loop: obey the controls until asked to stop, one step per
-        iteration so that pause and stop take effect on the next step.
+        """The worker thread's loop: obey the controls until asked to stop, one step (or one
+        chunk of compiled steps, a few milliseconds) per iteration so that pause and stop
+        take effect within a frame.
 
         `on_idle()` is called each time training comes to rest (paused, a requested step
         done, a reset, a failure), so the caller can publish the final state."""
@@ -536,11 +661,14 @@ class Trainer:
             if epoch_target is not None and self.epoch >= epoch_target:
                 epoch_target = None
             if self.failure is None and (c.playing or batches or epoch_target is not None):
+                most = 1  # one step when asked for steps, or slowed down
                 if not c.playing and batches and epoch_target is None:
                     batches -= 1
+                elif not controls.delay:
+                    most = self.chunk_size()  # compiled: as many as fit in a few ms
                 self._clock(True)
                 epoch = self.epoch
-                self.step()
+                self.run_steps(most)
                 working = True
                 stop = (
                     controls.stop_condition.reached(

@@ -110,6 +110,9 @@ class Snapshot:
     #: For networks too big to copy: per Dense layer, the kernel's mean over each of
     #: min(BLOCKS, inputs) x min(BLOCKS, units) blocks (see block_means).
     weight_blocks: tuple | None = None
+    #: The engine this run trains on ("compiled" or "NumPy"), and why NumPy if it is.
+    engine: str = "NumPy"
+    engine_note: str = ""
 
     def label(self, name: str) -> str:
         """What the screen calls the layer named `name`."""
@@ -213,6 +216,8 @@ class SnapshotMaker:
             batch=t.batch,
             elapsed=t.training_time() if self.timed else 0.0,
             steps_per_second=self._rate(now, net.steps),
+            engine="compiled" if t.numpy_reason is None else "NumPy",
+            engine_note=t.numpy_reason or "",
             hyperparameters=dict(t.hyperparameters()),
             layer_names=tuple(layer.name for layer in net.layers),
             layer_kinds=tuple(type(layer).__name__ for layer in net.layers),
@@ -418,6 +423,8 @@ class SnapshotThrottle(Callback):
 
     #: Weight of the newest drawing time in the smoothed one.
     SMOOTHING = 0.2
+    #: A chunk's steps are seen after they were made; the picture waits for its last one.
+    chunkable = True
 
     def __init__(
         self,
@@ -439,6 +446,8 @@ class SnapshotThrottle(Callback):
         self._last = -math.inf
 
     def on_train_batch_end(self, batch, logs=None):
+        if logs is not None and logs.get("in_chunk"):
+            return  # the network is already at the chunk's end: its history is not yet
         now = self.clock()
         if now - self._last >= self.training_time:
             if self.gate is not None:

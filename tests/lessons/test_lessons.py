@@ -1,6 +1,8 @@
 """Each lesson reproduces its phenomenon and its cure with numbers, and the diagnosis rules
 name the phenomenon on the broken run and stay silent on the cure."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -8,10 +10,23 @@ from bpstudio.analysis.diagnostics import activation_names, diagnose
 from bpstudio.lessons.catalog import LESSONS, lessons, with_fix
 
 MAKERS = {lesson.number: make for lesson, make in LESSONS.items()}
+#: The engine the lessons train on: every claim must hold on both (the window takes the
+#: compiled one for the small dense networks, NumPy for the rest).
+ENGINE = "numpy"
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def engine(request, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "ENGINE", request.param)
+    return request.param
+
+
+def trainer_of(project):
+    return project.make_trainer(engine=ENGINE)
 
 
 def run(project, epochs=None):
-    trainer = project.make_trainer()
+    trainer = trainer_of(project)
     trainer.fit(project.epochs if epochs is None else epochs)
     return trainer
 
@@ -190,8 +205,11 @@ def test_the_same_network_from_other_starting_weights_ends_elsewhere():
 def test_softmax_over_three_arms_and_where_its_mistakes_are():
     runs = variants(8)
     broken = runs["broken"]
-    accuracy = final(broken, "test_accuracy")
-    assert 0.8 < accuracy < 0.97  # most, about nine in ten
+
+    def late(trainer):  # the median over the last 50 epochs: the curves jump
+        return float(np.median(trainer.history.epochs.column("test_accuracy")[-50:]))
+
+    assert 0.8 < late(broken) < 0.95  # most, about nine in ten
     ds = broken.dataset
     probabilities = broken.net.predict(broken.X_test)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)  # softmax: they share 1
@@ -205,8 +223,8 @@ def test_softmax_over_three_arms_and_where_its_mistakes_are():
     # The network is least sure where it is wrong: pale places on the plane.
     sure = probabilities.max(axis=1)
     assert sure[wrong].mean() < sure[~wrong].mean() - 0.1
-    assert final(runs["No hidden layer"], "test_accuracy") < 0.5  # three wedges
-    assert final(runs["Two layers of 16 ReLU units"], "test_accuracy") > 0.95
+    assert late(runs["No hidden layer"]) < 0.5  # three wedges
+    assert late(runs["Two layers of 16 ReLU units"]) > 0.93  # about 96 %
 
 
 def until_target(project, target):
@@ -214,7 +232,7 @@ def until_target(project, target):
     (trainer, the epoch it stopped at or None)."""
     from bpstudio.training import StopCondition
 
-    stop, trainer = StopCondition(**target), project.make_trainer()
+    stop, trainer = StopCondition(**target), trainer_of(project)
     for epoch in range(1, target["epoch"] + 1):
         trainer.run_epoch()
         if stop.reached(epoch, trainer.history.epochs.last()["test_loss"]):
@@ -283,7 +301,7 @@ def test_gradient_flow_names_what_the_bars_show():
 def test_a_non_finite_stop_is_the_only_finding_of_its_step():
     from bpstudio.lessons.catalog import dead_relu
 
-    trainer = dead_relu().make_trainer()
+    trainer = trainer_of(dead_relu())
     trainer.fit(steps=300)
     assert "dead_units" in findings(trainer)  # what the run showed before it broke
     trainer.net.layers[-1].params["bias"][...] = np.inf  # the output is no longer finite

@@ -1055,3 +1055,32 @@ def test_export_data_as_csv(make_window, monkeypatch, tmp_path):
     assert len(rows) - 1 == len(dataset.X_train) + len(dataset.X_test)
     assert {r.split(",")[-1] for r in rows[1:]} == {"orange", "blue"}
     assert "Exported 500 examples" in window.statusBar().currentMessage()
+
+
+def test_the_window_starts_on_numpy_while_compiling_and_says_which_engine(
+    qtbot, make_window, monkeypatch
+):
+    from bpstudio.compiled import engine
+
+    if engine.available() is not None:
+        pytest.skip("numba is not here: everything trains on NumPy")
+    monkeypatch.setattr(engine, "_waiting", False)  # as in the window: no run waits
+    monkeypatch.setattr(engine, "_ready", set())  # not compiled yet
+    window = make_window()
+    trainer = window.session.trainer
+    assert trainer.why_numpy().startswith("compiling")
+    assert window.info.plain_text().endswith("NumPy")
+    monkeypatch.setattr(engine, "_ready", {"float64"})  # the compile is done
+    window.actions["step"].trigger()  # a run with no step yet may still switch
+    wait_idle(qtbot, window)
+    assert trainer.engine == "compiled" and window.info.plain_text().endswith("compiled")
+    # Forced to NumPy from the Training tab: from the next Reset.
+    settings = window.panels["settings"]
+    settings.engine.setCurrentIndex(settings.engine.findData("numpy"))
+    settings.engine.activated.emit(settings.engine.currentIndex())
+    assert "next Reset" in window.statusBar().currentMessage()
+    assert trainer.engine == "compiled"
+    window.actions["reset"].trigger()
+    qtbot.waitUntil(lambda: window.session.trainer.engine == "numpy")
+    wait_idle(qtbot, window)
+    assert "chosen" in settings.engine.toolTip()

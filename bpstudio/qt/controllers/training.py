@@ -176,6 +176,16 @@ class TrainingController(QObject):
             return
         self.document.modified = True
 
+    def set_engine(self, engine: str):
+        """Train on `engine` from the next run (Reset) on."""
+        try:
+            with self.paused() as trainer:
+                trainer.set_engine(engine)
+        except (TrainingError, TimeoutError) as exc:
+            self.feedback.status(str(exc))
+            return
+        self.feedback.status(f"Engine: {engine}, from the next Reset (Ctrl+R)", 8000)
+
     def set_stop(self, stop: dict):
         """Pause by itself at epoch stop["epoch"] or under test loss stop["test_loss"]."""
         try:

@@ -1,0 +1,301 @@
+"""The compiled engine: the fused step of kernels.py driven for a `Sequential`, sharing its
+flat parameters, gradients, optimizer state and dead-unit record, so that the NumPy engine
+and this one can take turns on the same network.
+
+`unsupported(net)` says why a network must train on the NumPy engine (None: it need not);
+`CompiledSteps(net).run(...)` trains many mini-batches in one call and returns their logs in
+the form `Sequential.train_step` gives them. numba is imported only when a kernel is first
+needed: `available()` says whether it can be.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The widest layer the compiled step is chosen for: beyond, BLAS's matrix products win
+#: (measured: benchmarks/engine.py).
+MAX_WIDTH = 64
+
+ACTIVATIONS = {"linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "tanh": 4, "sigmoid": 5}
+SOFTMAX = 6
+OPTIMIZERS = {"sgd": 0, "rmsprop": 1, "adam": 2}
+REGULARIZERS = {None: 0, "l1": 1, "l2": 2, "l1_l2": 3}
+
+_lock = threading.Lock()
+_kernels = None
+_missing: str | None = None
+_ready: set[str] = set()  # the dtypes whose kernels are compiled (or loaded from the cache)
+_warming: dict[str, threading.Thread] = {}
+#: Whether a run that could use the compiled engine waits for its compile (headless: the
+#: command line, tests, screenshots) or starts on NumPy meanwhile (the window: set_waiting).
+_waiting = True
+
+
+def set_waiting(wait: bool):
+    """Let runs wait for the compile (True) or start on NumPy until it is done (False)."""
+    global _waiting
+    _waiting = wait
+
+
+def waiting() -> bool:
+    return _waiting
+
+
+def available() -> str | None:
+    """None if the compiled engine can run here (as far as is known without importing numba,
+    a quarter of a second: that happens in the compiling thread), else why not."""
+    global _missing
+    if _missing is None and importlib.util.find_spec("numba") is None:
+        _missing = "numba is not installed"
+    return _missing
+
+
+def kernels():
+    """The compiled kernels module (compiled or loaded from numba's cache on first use)."""
+    global _kernels
+    with _lock:
+        if _kernels is None:
+            from bpstudio.compiled import kernels as module
+
+            _kernels = module
+    return _kernels
+
+
+def ready(dtype) -> bool:
+    """Whether the kernels for `dtype` are compiled and can run without waiting."""
+    return np.dtype(dtype).name in _ready
+
+
+def warm_up(dtype, wait=False) -> bool:
+    """Compile the kernels for `dtype` (numba's cache makes it quick after the first time)
+    in a background thread, once; with `wait`, until done. Returns ready(dtype)."""
+    name = np.dtype(dtype).name
+    if available() is not None:
+        return False
+    with _lock:
+        thread = _warming.get(name)
+        if thread is None and name not in _ready:
+            thread = _warming[name] = threading.Thread(
+                target=_compile, args=(name,), name=f"compile {name}", daemon=True
+            )
+            thread.start()
+    if wait and thread is not None:
+        thread.join()
+    return name in _ready
+
+
+def _compile(dtype: str):
+    """Train a tiny network one step: the kernels are compiled for these argument types."""
+    from bpstudio.core import SGD, Dense, Sequential
+
+    global _missing
+    try:
+        net = Sequential([Dense(2, activation="tanh"), Dense(1)], input_dim=2, dtype=dtype)
+        net.compile(SGD(0.01), "mse")
+        X = net.prepare_inputs(np.zeros((2, 2)))
+        Y = net.prepare_targets(np.zeros((2, 1)))
+        with np.errstate(all="ignore"):
+            CompiledSteps(net).run(X, Y, np.arange(2), 0, 2, 1)
+        _ready.add(dtype)
+    except Exception as exc:  # numba broken or missing a piece: say so, train on NumPy
+        _missing = f"the compiled engine could not be built ({type(exc).__name__}: {exc})"
+
+
+def unsupported(net) -> str | None:
+    """Why `net` cannot train on the compiled engine, or None."""
+    from bpstudio.core import Dense
+
+    if not net.measure:
+        return "the measurements are off"
+    for layer in net.layers:
+        if type(layer) is not Dense:
+            return f"{type(layer).__name__} layers train on NumPy"
+        name = layer.activation.name
+        if name not in ACTIVATIONS and not (name == "softmax" and layer is net.layers[-1]):
+            return f"the {name} activation trains on NumPy"
+        if _regularizer(layer) not in REGULARIZERS:
+            return f"the {layer.kernel_regularizer.name} regularizer trains on NumPy"
+    loss = net.loss.name
+    if loss != "mse" and not net.fused:
+        return f"{loss} without its output activation trains on NumPy"
+    if net.optimizer.name not in OPTIMIZERS:
+        return f"the {net.optimizer.name} optimizer trains on NumPy"
+    return None
+
+
+def _regularizer(layer):
+    reg = layer.kernel_regularizer
+    return None if reg is None else reg.name
+
+
+@dataclass
+class Chunk:
+    """The logs of the steps a call trained, one row per step; `failed`: the step (counted
+    from the chunk's first) whose loss or gradient was not finite, else None."""
+
+    done: int
+    failed: int | None
+    loss: np.ndarray
+    accuracy: np.ndarray
+    grad_norms: np.ndarray  # (steps, kernel layers)
+    weight_norms: np.ndarray
+    update_ratios: np.ndarray
+    activation_mean: np.ndarray  # (steps, layers)
+    activation_std: np.ndarray
+    saturation: np.ndarray  # (steps, saturating layers)
+    dead_fraction: np.ndarray  # (steps, ReLU-family layers)
+    dead_fraction_batch: np.ndarray
+
+    def logs(self, s: int, classification: bool) -> dict:
+        """Step s's logs as Sequential.train_step gives them (without dead_units)."""
+        logs = {"loss": float(self.loss[s])}
+        if classification:
+            logs["accuracy"] = float(self.accuracy[s])
+        for key in (
+            "grad_norms",
+            "weight_norms",
+            "update_ratios",
+            "activation_mean",
+            "activation_std",
+            "saturation",
+            "dead_fraction",
+            "dead_fraction_batch",
+        ):
+            logs[key] = getattr(self, key)[s].tolist()
+        return logs
+
+
+class CompiledSteps:
+    """The compiled step for one network (rebuild it when the network changes)."""
+
+    def __init__(self, net):
+        reason = unsupported(net)
+        if reason is not None:
+            raise ValueError(reason)
+        self.net = net
+        layers = net.layers
+        spans = net.parameter_spans
+        self.kernel_at = np.array([spans[f"{x.name}/kernel"][0] for x in layers], np.int64)
+        self.bias_at = np.array(
+            [spans[f"{x.name}/bias"][0] if f"{x.name}/bias" in spans else -1 for x in layers],
+            np.int64,
+        )
+        self.fan_in = np.array([x.params["kernel"].shape[0] for x in layers], np.int64)
+        self.fan_out = np.array([x.units for x in layers], np.int64)
+        names = [x.activation.name for x in layers]
+        self.act = np.array([ACTIVATIONS.get(n, SOFTMAX) for n in names], np.int64)
+        self.act_arg = np.array(
+            [
+                getattr(x.activation, "negative_slope", getattr(x.activation, "alpha", 0.0))
+                for x in layers
+            ],
+            np.float64,
+        )
+        regs = [x.kernel_regularizer for x in layers]
+        self.reg = np.array([REGULARIZERS[_regularizer(x)] for x in layers], np.int64)
+        self.reg_l1 = np.array([getattr(r, "l1", 0.0) for r in regs], np.float64)
+        self.reg_l2 = np.array([getattr(r, "l2", 0.0) for r in regs], np.float64)
+        self.loss_code = {"mse": 0, "binary_crossentropy": 1, "categorical_crossentropy": 2}[
+            net.loss.name
+        ]
+        self.relu_of = np.full(len(layers), -1, np.int64)
+        for i, layer in enumerate(net.relu_layers):
+            self.relu_of[layers.index(layer)] = i
+        self.saturating = [layers.index(x) for x in net.saturating_layers]
+        self.relu = [layers.index(x) for x in net.relu_layers]
+        self.width = int(max(self.fan_out.max(), self.fan_in.max()))
+
+    def run(self, X, Y, order, start: int, batch_size: int, steps: int) -> Chunk:
+        """Train `steps` mini-batches (rows order[start + s * batch_size ...] of X and Y, as
+        prepare_inputs/prepare_targets give them), at most to the end of `order`."""
+        net, opt = self.net, self.net.optimizer
+        steps = max(0, min(steps, -(-(len(order) - start) // batch_size)))
+        dtype = net.dtype
+        indices = Y.ndim == 1
+        Yf = np.zeros((1, 1), dtype) if indices else Y
+        Yi = Y.astype(np.int64, copy=False) if indices else np.zeros(1, np.int64)
+        code = OPTIMIZERS[opt.name]
+        grads = net.flat_grads
+        empty = np.zeros(0, dtype)
+        a = b = c = 0.0
+        flag = False
+        slots = [empty, empty, empty]
+        if code == 0:
+            a, flag = opt.momentum, opt.nesterov
+            if opt.momentum:
+                slots[0] = opt.slot("momentum", grads)
+        elif code == 1:
+            a, b, c, flag = opt.rho, opt.momentum, opt.epsilon, opt.centered
+            slots[0] = opt.slot("velocity", grads)
+            if opt.centered:
+                slots[1] = opt.slot("average_gradient", grads)
+            if opt.momentum > 0:
+                slots[2] = opt.slot("momentum", grads)
+        else:
+            a, b, c = opt.beta_1, opt.beta_2, opt.epsilon
+            slots[0], slots[1] = opt.slot("m", grads), opt.slot("v", grads)
+        relu_units = [len(x) for x in net.meter.last_active]
+        last_active = np.full((max(len(relu_units), 1), max(relu_units, default=1)), -1, np.int64)
+        for i, record in enumerate(net.meter.last_active):
+            last_active[i, : len(record)] = record
+        n_layers = len(net.layers)
+        rows = max(steps, 1)
+        out = {
+            name: np.zeros(shape)
+            for name, shape in (
+                ("loss", rows),
+                ("accuracy", rows),
+                ("grad", (rows, n_layers)),
+                ("weight", (rows, n_layers)),
+                ("ratio", (rows, n_layers)),
+                ("mean", (rows, n_layers)),
+                ("std", (rows, n_layers)),
+                ("saturation", (rows, n_layers)),
+                ("dead", (rows, n_layers)),
+                ("dead_batch", (rows, n_layers)),
+            )
+        }
+        Zs = np.zeros((n_layers, batch_size, self.width), dtype)
+        As = np.zeros_like(Zs)
+        dbuf = np.zeros((batch_size, self.width), dtype)
+        dnext = np.zeros_like(dbuf)
+        update = np.zeros(len(net.flat_params), dtype)
+        clip = opt.global_clipnorm or 0.0
+        done = kernels().train_steps(
+            X, Yf, Yi, np.asarray(order, np.int64), start, batch_size, steps,
+            net.flat_params, grads, self.kernel_at, self.bias_at, self.fan_in, self.fan_out,
+            self.act, self.act_arg, self.reg, self.reg_l1, self.reg_l2,
+            self.loss_code, code, float(opt.learning_rate), float(a), float(b), float(c),
+            bool(flag), float(clip), opt.iterations, slots[0], slots[1], slots[2],
+            last_active, self.relu_of, net.steps, net.meter.dead_window,
+            out["loss"], out["accuracy"], out["grad"], out["weight"], out["ratio"],
+            out["mean"], out["std"], out["saturation"], out["dead"], out["dead_batch"],
+            Zs, As, dbuf, dnext, update,
+        )  # fmt: skip
+        failed = None
+        if done < 0:
+            failed = -(done - kernels().NON_FINITE)
+            done = failed
+        for i, record in enumerate(net.meter.last_active):
+            record[...] = last_active[i, : len(record)]
+        opt.iterations += done
+        net.steps += done
+        relu, sat = self.relu, self.saturating
+        return Chunk(
+            done,
+            failed,
+            out["loss"][:done],
+            out["accuracy"][:done],
+            out["grad"][:done],
+            out["weight"][:done],
+            out["ratio"][:done],
+            out["mean"][:done],
+            out["std"][:done],
+            out["saturation"][:done][:, sat],
+            out["dead"][:done][:, relu],
+            out["dead_batch"][:done][:, relu],
+        )
