@@ -16,9 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: The widest layer the compiled step is chosen for: beyond, BLAS's matrix products win
-#: (measured: benchmarks/engine.py).
-MAX_WIDTH = 64
+#: The compiled step is chosen while a step's multiply-adds per layer stay below this:
+#: beyond, NumPy's BLAS wins. Measured (benchmarks/compiled.py and its crossover table):
+#: compiled/NumPy 12x at 500 per layer (2-8x6-1, batch 10), 3.8x at 3,700, 1.0-1.9x at
+#: 14,000-17,000, 0.54x at 33,000 (64-32-1, batch 32), 0.35x at 67,000 (64-64-10).
+WORK_PER_LAYER = 12_000
+#: Rows pushed through at once by evaluate (its buffers are rows x widest layer per layer).
+EVALUATE_ROWS = 512
 
 ACTIVATIONS = {"linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "tanh": 4, "sigmoid": 5}
 SOFTMAX = 6
@@ -63,6 +67,12 @@ def kernels():
 
             _kernels = module
     return _kernels
+
+
+def work_per_layer(net, batch_size: int) -> float:
+    """The multiply-adds of one training step's forward pass, per layer."""
+    macs = sum(layer.params["kernel"].size for layer in net.kernel_layers)
+    return macs * batch_size / max(len(net.layers), 1)
 
 
 def ready(dtype) -> bool:
@@ -150,6 +160,18 @@ class Chunk:
     dead_fraction: np.ndarray  # (steps, ReLU-family layers)
     dead_fraction_batch: np.ndarray
 
+    def rows(self, classification: bool) -> np.ndarray:
+        """Every step's measurements as history rows, in StepMeter.columns() order: loss,
+        accuracy, (grad norm, update ratio) per kernel layer, activation means, stds,
+        saturations, dead fractions."""
+        paired = np.stack([self.grad_norms, self.update_ratios], axis=2).reshape(self.done, -1)
+        parts = [self.loss[:, None]]
+        if classification:
+            parts.append(self.accuracy[:, None])
+        parts += [paired, self.activation_mean, self.activation_std, self.saturation]
+        parts.append(self.dead_fraction)
+        return np.concatenate(parts, axis=1)
+
     def logs(self, s: int, classification: bool) -> dict:
         """Step s's logs as Sequential.train_step gives them (without dead_units)."""
         logs = {"loss": float(self.loss[s])}
@@ -209,6 +231,25 @@ class CompiledSteps:
         self.relu = [layers.index(x) for x in net.relu_layers]
         self.width = int(max(self.fan_out.max(), self.fan_in.max()))
 
+    def evaluate(self, X, Y) -> dict:
+        """{"loss", "accuracy" (classification)} of all of X in inference mode, as
+        Sequential.evaluate gives them."""
+        net = self.net
+        indices = Y.ndim == 1
+        Yf = np.zeros((1, 1), net.dtype) if indices else Y
+        Yi = Y.astype(np.int64, copy=False) if indices else np.zeros(1, np.int64)
+        block = max(1, min(len(X), EVALUATE_ROWS))
+        Zs = np.zeros((len(net.layers), block, self.width), net.dtype)
+        loss, accuracy = kernels().evaluate(
+            X, Yf, Yi, net.flat_params, self.kernel_at, self.bias_at, self.fan_in,
+            self.fan_out, self.act, self.act_arg, self.reg, self.reg_l1, self.reg_l2,
+            self.loss_code, Zs, np.zeros_like(Zs),
+        )  # fmt: skip
+        result = {"loss": float(loss)}
+        if net.loss.classification and len(X):
+            result["accuracy"] = float(accuracy)
+        return result
+
     def run(self, X, Y, order, start: int, batch_size: int, steps: int) -> Chunk:
         """Train `steps` mini-batches (rows order[start + s * batch_size ...] of X and Y, as
         prepare_inputs/prepare_targets give them), at most to the end of `order`."""
@@ -242,28 +283,8 @@ class CompiledSteps:
         last_active = np.full((max(len(relu_units), 1), max(relu_units, default=1)), -1, np.int64)
         for i, record in enumerate(net.meter.last_active):
             last_active[i, : len(record)] = record
-        n_layers = len(net.layers)
-        rows = max(steps, 1)
-        out = {
-            name: np.zeros(shape)
-            for name, shape in (
-                ("loss", rows),
-                ("accuracy", rows),
-                ("grad", (rows, n_layers)),
-                ("weight", (rows, n_layers)),
-                ("ratio", (rows, n_layers)),
-                ("mean", (rows, n_layers)),
-                ("std", (rows, n_layers)),
-                ("saturation", (rows, n_layers)),
-                ("dead", (rows, n_layers)),
-                ("dead_batch", (rows, n_layers)),
-            )
-        }
-        Zs = np.zeros((n_layers, batch_size, self.width), dtype)
-        As = np.zeros_like(Zs)
-        dbuf = np.zeros((batch_size, self.width), dtype)
-        dnext = np.zeros_like(dbuf)
-        update = np.zeros(len(net.flat_params), dtype)
+        out = self._outputs(max(steps, 1))
+        Zs, As, dbuf, dnext, update = self._buffers(batch_size)
         clip = opt.global_clipnorm or 0.0
         done = kernels().train_steps(
             X, Yf, Yi, np.asarray(order, np.int64), start, batch_size, steps,
@@ -288,14 +309,37 @@ class CompiledSteps:
         return Chunk(
             done,
             failed,
-            out["loss"][:done],
-            out["accuracy"][:done],
-            out["grad"][:done],
-            out["weight"][:done],
-            out["ratio"][:done],
-            out["mean"][:done],
-            out["std"][:done],
+            out["loss"][:done].copy(),
+            out["accuracy"][:done].copy(),
+            out["grad"][:done].copy(),
+            out["weight"][:done].copy(),
+            out["ratio"][:done].copy(),
+            out["mean"][:done].copy(),
+            out["std"][:done].copy(),
             out["saturation"][:done][:, sat],
             out["dead"][:done][:, relu],
             out["dead_batch"][:done][:, relu],
         )
+
+    def _outputs(self, rows: int) -> dict:
+        """The arrays the kernel writes each step's logs into, for at least `rows` steps
+        (kept between calls)."""
+        out = getattr(self, "_out", None)
+        if out is None or len(out["loss"]) < rows:
+            n = len(self.net.layers)
+            out = self._out = {"loss": np.zeros(rows), "accuracy": np.zeros(rows)}
+            for name in ("grad", "weight", "ratio", "mean", "std", "saturation"):
+                out[name] = np.zeros((rows, n))
+            out["dead"], out["dead_batch"] = np.zeros((rows, n)), np.zeros((rows, n))
+        return out
+
+    def _buffers(self, batch_size: int) -> tuple:
+        """The kernel's working arrays for batches of `batch_size` (kept between calls)."""
+        buffers = getattr(self, "_work", None)
+        if buffers is None or buffers[0].shape[1] != batch_size:
+            dtype = self.net.dtype
+            Zs = np.zeros((len(self.net.layers), batch_size, self.width), dtype)
+            dbuf = np.zeros((batch_size, self.width), dtype)
+            update = np.zeros(len(self.net.flat_params), dtype)
+            buffers = self._work = (Zs, np.zeros_like(Zs), dbuf, np.zeros_like(dbuf), update)
+        return buffers

@@ -310,3 +310,75 @@ def train_steps(
         for p in range(len(params)):
             params[p] += update[p]
     return steps
+
+
+@njit(cache=True, nogil=True)
+def evaluate(
+    X, Y, Yi, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
+    loss_code, Zs, As,
+):  # fmt: skip
+    """The mean loss (penalties included) and accuracy of all rows of X in inference mode
+    (core/model.py Sequential.evaluate), through buffers of Zs.shape[1] rows at a time."""
+    n_layers = len(fan_out)
+    outputs = fan_out[n_layers - 1]
+    last = n_layers - 1
+    block = Zs.shape[1]
+    n = len(X)
+    loss = 0.0
+    correct = 0.0
+    for first in range(0, n, block):
+        rows = min(block, n - first)
+        for layer in range(n_layers):
+            k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
+            for i in range(rows):
+                for j in range(fo):
+                    z = 0.0
+                    for m in range(fi):
+                        x = X[first + i, m] if layer == 0 else As[layer - 1, i, m]
+                        z += x * params[k + m * fo + j]
+                    if b >= 0:
+                        z += params[b + j]
+                    Zs[layer, i, j] = z
+            _activate(Zs[layer], As[layer], rows, fo, act[layer], act_arg[layer])
+        for i in range(rows):
+            r = first + i
+            if loss_code == MSE:
+                for j in range(outputs):
+                    d = As[last, i, j] - Y[r, j]
+                    loss += d * d
+            elif loss_code == BCE_FUSED:
+                for j in range(outputs):
+                    z, y = Zs[last, i, j], Y[r, j]
+                    loss += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+                    if (As[last, i, j] > 0.5) == (y > 0.5):
+                        correct += 1
+            else:
+                shift = Zs[last, i, 0]
+                best = 0
+                for j in range(1, outputs):
+                    shift = max(shift, Zs[last, i, j])
+                    if As[last, i, j] > As[last, i, best]:
+                        best = j
+                total = 0.0
+                for j in range(outputs):
+                    total += math.exp(Zs[last, i, j] - shift)
+                loss += shift + math.log(total) - Zs[last, i, Yi[r]]
+                if best == Yi[r]:
+                    correct += 1
+    per = n if loss_code == CCE_FUSED else n * outputs
+    loss /= max(per, 1)
+    correct /= max(per, 1)
+    for layer in range(n_layers):
+        if reg[layer] == NO_REG:
+            continue
+        k = kernel_at[layer]
+        absolute, square = 0.0, 0.0
+        for m in range(fan_in[layer] * fan_out[layer]):
+            w = params[k + m]
+            absolute += abs(w)
+            square += w * w
+        if reg[layer] == L1 or reg[layer] == L1_L2:
+            loss += reg_l1[layer] * absolute
+        if reg[layer] == L2 or reg[layer] == L1_L2:
+            loss += reg_l2[layer] * square
+    return loss, correct

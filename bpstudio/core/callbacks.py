@@ -8,8 +8,9 @@ class Callback:
     `self.model.stop_training = True` ends training after the current batch."""
 
     model = None
-    #: True if the callback may see a chunk's steps after they were all made (it reads the
-    #: logs, never stops training in the middle): the trainer then trains in chunks.
+    #: True if the callback may be called once per chunk of steps, after its last one, with
+    #: that step's logs (it never stops training in the middle): the trainer then trains in
+    #: chunks on the compiled engine.
     chunkable = False
 
     def set_model(self, model):

@@ -37,6 +37,16 @@ class Series:
             self._pending.clear()
             self._store(steps[-1], np.mean(np.asarray(rows, float), axis=0))
 
+    def extend(self, steps, rows):
+        """append() for many rows at once: (k,) steps and (k, columns) values."""
+        if self.stride == 1 and self._n + len(steps) <= self.capacity:
+            self._steps[self._n : self._n + len(steps)] = steps
+            self._values[self._n : self._n + len(steps)] = rows
+            self._n += len(steps)
+            return
+        for step, values in zip(steps, rows):
+            self.append(int(step), values)
+
     def _store(self, step, values):
         if self._n == self.capacity:
             half = self.capacity // 2

@@ -38,10 +38,11 @@ BIG_NETWORK = 1_000_000
 #: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
 #: (why, measured: docs/architecture.md).
 #: The engines a trainer can be told to use; "auto" takes the compiled one for networks it
-#: supports that are narrow enough (compiled.MAX_WIDTH), once it is compiled.
+#: supports that are small enough (compiled.WORK_PER_LAYER), once it is compiled.
 ENGINES = ("auto", "numpy", "compiled")
-#: Why a run in the window starts on NumPy: the compiled engine is not ready yet.
-COMPILING = "compiling (NumPy until the next run)"
+#: Why a run in the window starts on NumPy: the compiled engine is not ready yet (the run
+#: moves to it when it is).
+COMPILING = "compiling (NumPy meanwhile)"
 #: How long one chunk of compiled steps may take: controls are obeyed between chunks, well
 #: within a frame.
 CHUNK_SECONDS = 0.004
@@ -89,8 +90,9 @@ class Trainer:
         self._seconds_per_step = 0.0
         self.last_logs: dict = {}  # the logs of the latest step
         #: Why this run trains on NumPy (None: compiled); decided when a run starts, so that
-        #: a run never changes engine halfway (the two agree to 1e-12 a step, but a long run
-        #: amplifies any difference: the same seed must give the same run).
+        #: a run does not change engine halfway (the two agree to 1e-12 a step, but a long
+        #: run amplifies any difference: the same seed must give the same run). Only a run in
+        #: the window, which never waits for the compile, moves to it once it is ready.
         self.numpy_reason: str | None = "chosen"
         #: Counts the runs (resets) of this trainer, so observers can tell a new run began.
         self.run_number = -1
@@ -100,7 +102,6 @@ class Trainer:
 
     def _new_run(self):
         self.numpy_reason = self._choose_engine()
-        self._steps_this_run = 0
         self.history = RunHistory(self.net.meter.columns(), self.history_capacity)
         self.epoch = 0
         self.batch = 0
@@ -429,9 +430,8 @@ class Trainer:
         if reason is not None:
             return reason
         if self.engine_choice == "auto":
-            widest = max(layer.output_dim for layer in self.net.layers)
-            if max(widest, self.net.input_dim) > compiled.MAX_WIDTH:
-                return f"layers over {compiled.MAX_WIDTH} units train faster on NumPy's BLAS"
+            if compiled.work_per_layer(self.net, self.batch_size) > compiled.WORK_PER_LAYER:
+                return "a network this size trains faster on NumPy's BLAS"
         wait = compiled.waiting() or self.engine_choice == "compiled"
         dtype = self.net.dtype
         if not (compiled.warm_up(dtype, wait=True) if wait else compiled.ready(dtype)):
@@ -467,8 +467,9 @@ class Trainer:
             raise TrainingError(
                 f"training stopped: {self.failure['message']}; roll back or reset first"
             )
-        if self._steps_this_run == 0 and self.numpy_reason == COMPILING:
-            self.numpy_reason = self._choose_engine()  # no step yet: it may still switch
+        if self.numpy_reason == COMPILING and compiled.ready(self.net.dtype):
+            # Only in the window, which never waits: the run moves to the engine now ready.
+            self.numpy_reason = self._choose_engine()
         steps = self._compiled_steps()
         chunkable = all(c.chunkable for c in self.callbacks.callbacks)
         if steps is None or not chunkable or most <= 1:
@@ -486,15 +487,15 @@ class Trainer:
             chunk = steps.run(self.X, self.Y, self._order, self._pos, self.batch_size, n)
         if chunk.done:
             self._seconds_per_step = (time.perf_counter() - started) / chunk.done
-        classification = net.loss.classification
-        first = net.steps - chunk.done
-        for s in range(chunk.done):
-            logs = chunk.logs(s, classification)
-            if s < chunk.done - 1:
-                logs["in_chunk"] = True  # the network stands at the chunk's end already
-            self.last_logs = logs
-            rows = min(self.batch_size, len(self._order) - self._pos)
-            self._record(first + s, logs, rows)
+        if chunk.done:
+            classification = net.loss.classification
+            first = net.steps - chunk.done
+            # The chunk's rows go into the history at once; chunkable callbacks see its last.
+            self.history.steps.extend(np.arange(first, net.steps), chunk.rows(classification))
+            logs = self.last_logs = chunk.logs(chunk.done - 1, classification)
+            rows = min(chunk.done * self.batch_size, len(self._order) - self._pos)
+            accuracy = chunk.accuracy.tolist() if classification else [math.nan] * chunk.done
+            self._advance(net.steps - 1, rows, chunk.done, chunk.loss.tolist(), accuracy, logs)
         if chunk.failed is not None:
             with np.errstate(**QUIET):
                 self._step()  # the NumPy engine says where it broke down, as it always has
@@ -529,22 +530,26 @@ class Trainer:
         return logs
 
     def _record(self, step, logs, rows):
-        """Book a step made: its logs in the history and the epoch's sums, the callbacks,
-        the place in the epoch; the epoch's end and the checkpoints when they come."""
+        """Book a NumPy step made: its logs in the history, then _advance."""
+        if "grad_norms" in logs:
+            self.history.steps.append(step, self.net.meter.row(logs))
+        self._advance(step, rows, 1, [logs["loss"]], [logs.get("accuracy", math.nan)], logs)
+
+    def _advance(self, last, rows, steps, losses, accuracies, logs):
+        """Book `steps` steps made, the last one `last`, on `rows` training examples: the
+        epoch's sums (added one by one, as always), the callbacks (with the last step's
+        logs), the place in the epoch; the epoch's end and the checkpoints when they come."""
         net = self.net
         self._pos += rows
-        self._steps_this_run += 1
-        if "grad_norms" in logs:
-            self.history.steps.append(step, net.meter.row(logs))
         sums = self._epoch_sums
-        sums[0] += logs["loss"]
-        sums[1] += logs.get("accuracy", math.nan)
-        sums[2] += 1
-        self.callbacks.on_train_batch_end(self.batch, logs)
-        self.batch += 1
+        sums[0] = sum(losses, sums[0])
+        sums[1] = sum(accuracies, sums[1])
+        sums[2] += steps
+        self.callbacks.on_train_batch_end(self.batch + steps - 1, logs)
+        self.batch += steps
         if self._pos >= len(self.X):
             self._end_epoch()
-        if (step + 1) % CHECKPOINT_EVERY == 0 and self._finite():
+        if (last + 1) % CHECKPOINT_EVERY == 0 and self._finite():
             first, *recent = self._checkpoints
             keep = KEEP_CHECKPOINTS if net.count_params() <= BIG_NETWORK else 2
             recent = recent[max(len(recent) - (keep - 2), 0) :]  # room for the new one
@@ -587,8 +592,9 @@ class Trainer:
         """Loss (and accuracy) in inference mode; the test set unless given."""
         if X is None:
             X, Y = self.X_test, self.Y_test
+        steps = self._compiled_steps()
         with np.errstate(**QUIET):
-            return self.net.evaluate(X, Y)
+            return self.net.evaluate(X, Y) if steps is None else steps.evaluate(X, Y)
 
     def run_epoch(self) -> dict | None:
         """Train to the end of the current epoch; returns the last step's logs."""

@@ -423,7 +423,7 @@ class SnapshotThrottle(Callback):
 
     #: Weight of the newest drawing time in the smoothed one.
     SMOOTHING = 0.2
-    #: A chunk's steps are seen after they were made; the picture waits for its last one.
+    #: Called once per chunk of compiled steps, after its last one: that is when to picture.
     chunkable = True
 
     def __init__(
@@ -446,8 +446,6 @@ class SnapshotThrottle(Callback):
         self._last = -math.inf
 
     def on_train_batch_end(self, batch, logs=None):
-        if logs is not None and logs.get("in_chunk"):
-            return  # the network is already at the chunk's end: its history is not yet
         now = self.clock()
         if now - self._last >= self.training_time:
             if self.gate is not None:

@@ -98,3 +98,13 @@ def test_random_networks_train_the_same_on_both_engines(seed):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(twin.dead_units(), net.dead_units()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_evaluation_agrees(seed):
+    net, X, Y, order = random_case(seed)
+    numpy_steps(net, X, Y, order, 5, 3)  # trained a little
+    want = net.evaluate(X, Y)
+    got = engine.CompiledSteps(net).evaluate(X, Y)
+    assert got["loss"] == pytest.approx(want["loss"], rel=1e-12)
+    assert got.get("accuracy") == want.get("accuracy")

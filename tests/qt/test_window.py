@@ -1071,7 +1071,7 @@ def test_the_window_starts_on_numpy_while_compiling_and_says_which_engine(
     assert trainer.why_numpy().startswith("compiling")
     assert window.info.plain_text().endswith("NumPy")
     monkeypatch.setattr(engine, "_ready", {"float64"})  # the compile is done
-    window.actions["step"].trigger()  # a run with no step yet may still switch
+    window.actions["step"].trigger()  # the run moves to the engine now ready
     wait_idle(qtbot, window)
     assert trainer.engine == "compiled" and window.info.plain_text().endswith("compiled")
     # Forced to NumPy from the Training tab: from the next Reset.
