@@ -30,6 +30,15 @@ QT_QPA_PLATFORM=offscreen bpstudio export "$LESSON" --to npz --out "$WORK/w.npz"
 # The scripts come from templates inside the bundle.
 QT_QPA_PLATFORM=offscreen bpstudio export "$LESSON" --to pytorch --out "$WORK/net.py" >/dev/null
 grep -q "class StudioNet(nn.Module)" "$WORK/net.py" || { echo "FAIL: no PyTorch script"; exit 1; }
+# The compiled engine works from the bundle (numba's cache in the user's folder), twice: the
+# second run loads it from that cache.
+for run in first second; do
+    TRAINED=$(HOME="$WORK" bpstudio train "$LESSON" --epochs 3 --quiet)
+    echo "$run run: $TRAINED"
+    case "$TRAINED" in *"engine compiled"*) ;; *) echo "FAIL: not on the compiled engine"; exit 1;; esac
+done
+test -n "$(find "$WORK/.cache/bpstudio/numba" -type f | head -1)" \
+    || { echo "FAIL: no numba cache in the user's folder"; exit 1; }
 
 echo "== startup to the first painted window (5 runs)"
 times=()

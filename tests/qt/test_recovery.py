@@ -1,6 +1,7 @@
 """Autosave and crash recovery: the real app, killed with SIGKILL while training, loses at most
 the autosave interval, and the next start offers what it autosaved."""
 
+import itertools
 import os
 import signal
 import subprocess
@@ -87,11 +88,11 @@ def test_kill_9_mid_training_loses_at_most_the_autosave_interval(tmp_path, secon
     found = recoverable(folder)
     assert len(found) == 1
     project = found[0].load()
-    last_time, last_steps = progress[-1]
+    _last_time, last_steps = progress[-1]
     # The fastest pace between two readings: the run speeds up when the compiled engine
     # is ready (the window does not wait for it).
     rate = max(
-        (b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(progress, progress[1:]) if b[0] > a[0]
+        (b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(progress) if b[0] > a[0]
     )
     lost = last_steps - project.steps
     assert project.steps > 0 and project.runs
