@@ -243,7 +243,7 @@ class CompiledSteps:
         loss, accuracy = kernels().evaluate(
             X, Yf, Yi, net.flat_params, self.kernel_at, self.bias_at, self.fan_in,
             self.fan_out, self.act, self.act_arg, self.reg, self.reg_l1, self.reg_l2,
-            self.loss_code, Zs, np.zeros_like(Zs),
+            self.loss_code, np.arange(len(X), dtype=np.int64), Zs, np.zeros_like(Zs),
         )  # fmt: skip
         result = {"loss": float(loss)}
         if net.loss.classification and len(X):

@@ -81,6 +81,47 @@ def _activation_backward(dA, Z, A, rows, units, code, arg):
 
 
 @njit(cache=True, nogil=True)
+def _forward(
+    X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
+):
+    """Zs, As of every layer for rows order[first:first + rows] of X (core/layers.py
+    Dense.forward: Z = X @ W + b, A = activation(Z))."""
+    for layer in range(len(fan_out)):
+        k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
+        for i in range(rows):
+            r = order[first + i]
+            for j in range(fo):
+                z = 0.0
+                for m in range(fi):
+                    x = X[r, m] if layer == 0 else As[layer - 1, i, m]
+                    z += x * params[k + m * fo + j]
+                if b >= 0:
+                    z += params[b + j]
+                Zs[layer, i, j] = z
+        _activate(Zs[layer], As[layer], rows, fo, act[layer], act_arg[layer])
+
+
+@njit(cache=True, nogil=True)
+def _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2):
+    """The regularization penalties of every kernel (core/regularizers.py)."""
+    loss = 0.0
+    for layer in range(len(fan_out)):
+        if reg[layer] == NO_REG:
+            continue
+        k = kernel_at[layer]
+        absolute, square = 0.0, 0.0
+        for m in range(fan_in[layer] * fan_out[layer]):
+            w = params[k + m]
+            absolute += abs(w)
+            square += w * w
+        if reg[layer] == L1 or reg[layer] == L1_L2:
+            loss += reg_l1[layer] * absolute
+        if reg[layer] == L2 or reg[layer] == L1_L2:
+            loss += reg_l2[layer] * square
+    return loss
+
+
+@njit(cache=True, nogil=True)
 def train_steps(
     X, Y, Yi, order, start, batch_size, steps,  # data: Y (n, outputs) floats, Yi class indices
     params, grads, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
@@ -106,23 +147,9 @@ def train_steps(
         first = start + s * batch_size
         rows = min(batch_size, n_total - first)
         step = first_step + s
-        # ---- forward (core/layers.py Dense.forward): Z = X @ W + b, A = act(Z)
-        for layer in range(n_layers):
-            k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
-            for i in range(rows):
-                for j in range(fo):
-                    z = 0.0
-                    if layer == 0:
-                        r = order[first + i]
-                        for m in range(fi):
-                            z += X[r, m] * params[k + m * fo + j]
-                    else:
-                        for m in range(fi):
-                            z += As[layer - 1, i, m] * params[k + m * fo + j]
-                    if b >= 0:
-                        z += params[b + j]
-                    Zs[layer, i, j] = z
-            _activate(Zs[layer], As[layer], rows, fo, act[layer], act_arg[layer])
+        _forward(
+            X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
+        )
         # ---- loss and dL/d(output) (core/losses.py)
         last = n_layers - 1
         loss = 0.0
@@ -171,20 +198,7 @@ def train_steps(
                     correct += 1
             loss /= rows
             correct /= rows
-        # ---- regularization penalties (core/regularizers.py)
-        for layer in range(n_layers):
-            if reg[layer] == NO_REG:
-                continue
-            k = kernel_at[layer]
-            absolute, square = 0.0, 0.0
-            for m in range(fan_in[layer] * fan_out[layer]):
-                w = params[k + m]
-                absolute += abs(w)
-                square += w * w
-            if reg[layer] == L1 or reg[layer] == L1_L2:
-                loss += reg_l1[layer] * absolute
-            if reg[layer] == L2 or reg[layer] == L1_L2:
-                loss += reg_l2[layer] * square
+        loss += _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2)
         # ---- backward (core/layers.py Dense.backward); dbuf holds dL/dZ of layer layer
         for layer in range(n_layers - 1, -1, -1):
             k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
@@ -315,7 +329,7 @@ def train_steps(
 @njit(cache=True, nogil=True)
 def evaluate(
     X, Y, Yi, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
-    loss_code, Zs, As,
+    loss_code, order, Zs, As,
 ):  # fmt: skip
     """The mean loss (penalties included) and accuracy of all rows of X in inference mode
     (core/model.py Sequential.evaluate), through buffers of Zs.shape[1] rows at a time."""
@@ -328,18 +342,9 @@ def evaluate(
     correct = 0.0
     for first in range(0, n, block):
         rows = min(block, n - first)
-        for layer in range(n_layers):
-            k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
-            for i in range(rows):
-                for j in range(fo):
-                    z = 0.0
-                    for m in range(fi):
-                        x = X[first + i, m] if layer == 0 else As[layer - 1, i, m]
-                        z += x * params[k + m * fo + j]
-                    if b >= 0:
-                        z += params[b + j]
-                    Zs[layer, i, j] = z
-            _activate(Zs[layer], As[layer], rows, fo, act[layer], act_arg[layer])
+        _forward(
+            X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
+        )
         for i in range(rows):
             r = first + i
             if loss_code == MSE:
@@ -368,17 +373,5 @@ def evaluate(
     per = n if loss_code == CCE_FUSED else n * outputs
     loss /= max(per, 1)
     correct /= max(per, 1)
-    for layer in range(n_layers):
-        if reg[layer] == NO_REG:
-            continue
-        k = kernel_at[layer]
-        absolute, square = 0.0, 0.0
-        for m in range(fan_in[layer] * fan_out[layer]):
-            w = params[k + m]
-            absolute += abs(w)
-            square += w * w
-        if reg[layer] == L1 or reg[layer] == L1_L2:
-            loss += reg_l1[layer] * absolute
-        if reg[layer] == L2 or reg[layer] == L1_L2:
-            loss += reg_l2[layer] * square
+    loss += _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2)
     return loss, correct

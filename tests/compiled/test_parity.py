@@ -12,7 +12,9 @@ from bpstudio.compiled import engine
 from bpstudio.core import Dense, Sequential, registry
 from bpstudio.core.model import QUIET
 
-pytestmark = pytest.mark.skipif(engine.available() is not None, reason="numba is not here")
+pytestmark = pytest.mark.skipif(
+    not engine.warm_up("float64", wait=True), reason="the compiled engine is not here"
+)
 
 HIDDEN = ["linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid",
           {"name": "leaky_relu", "negative_slope": 0.2}, {"name": "elu", "alpha": 0.5}]  # fmt: skip

@@ -13,7 +13,9 @@ from bpstudio.lessons.catalog import (
     with_fix,
 )
 
-needs_numba = pytest.mark.skipif(compiled.available() is not None, reason="numba is not here")
+needs_numba = pytest.mark.skipif(
+    not compiled.warm_up("float64", wait=True), reason="the compiled engine is not here"
+)
 
 
 @needs_numba
