@@ -1030,11 +1030,15 @@ def test_training_tab_sets_every_hidden_activation_and_a_stop_condition(
     settings.stop_loss.setText("0.01")
     settings.stop_loss.editingFinished.emit()
     assert window.project.stop == {"epoch": 2, "test_loss": 0.01}
+    said = []
+    status = window.feedback.status
+    window.feedback.status = lambda message, ms=8000: (said.append(message), status(message, ms))
     window.actions["play"].trigger()
     qtbot.waitUntil(lambda: not window.session.playing and window.session.trainer.epoch == 2,
                     timeout=20000)  # fmt: skip
     wait_idle(qtbot, window)
-    assert "stopped at epoch 2, as set" in window.statusBar().currentMessage()
+    assert window.session.trainer.history.events[-1][1] == "stopped at epoch 2, as set"
+    qtbot.waitUntil(lambda: any("stopped at epoch 2, as set" in m for m in said))
     assert window.files.save_to(tmp_path / "stop.bpstudio")
     assert load_project(tmp_path / "stop.bpstudio").stop == {"epoch": 2, "test_loss": 0.01}
     later = make_window(load_project(tmp_path / "stop.bpstudio"))
