@@ -35,8 +35,6 @@ MAX_WEIGHT = 1e6
 CHECKPOINT_EVERY = 50
 KEEP_CHECKPOINTS = 5
 BIG_NETWORK = 1_000_000
-#: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
-#: (why, measured: docs/architecture.md).
 #: The engines a trainer can be told to use; "auto" takes the compiled one for networks it
 #: supports that are small enough (compiled.WORK_PER_LAYER), once it is compiled.
 ENGINES = ("auto", "numpy", "compiled")
@@ -46,6 +44,8 @@ COMPILING = "compiling (NumPy meanwhile)"
 #: How long one chunk of compiled steps may take: controls are obeyed between chunks, well
 #: within a frame.
 CHUNK_SECONDS = 0.004
+#: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
+#: (why, measured: docs/architecture.md).
 YIELD_EVERY = 0.010
 YIELD_FOR = 0.0001
 
@@ -487,7 +487,6 @@ class Trainer:
             chunk = steps.run(self.X, self.Y, self._order, self._pos, self.batch_size, n)
         if chunk.done:
             self._seconds_per_step = (time.perf_counter() - started) / chunk.done
-        if chunk.done:
             classification = net.loss.classification
             first = net.steps - chunk.done
             # The chunk's rows go into the history at once; chunkable callbacks see its last.
