@@ -33,6 +33,7 @@ from bpstudio.data.datasets import (
     DatasetRecipe,
 )
 from bpstudio.qt import theme
+from bpstudio.viewmodel.names import feature_label
 
 TWO_D = (*CLASSIFICATION_2D, *REGRESSION_2D)
 
@@ -94,6 +95,12 @@ class DatasetPanel(QWidget):
         self.choice = QComboBox()
         for key, label in DATASET_NAMES.items():
             self.choice.addItem(label, key)
+        # Its longest name must not widen the left column past a projector's (the list
+        # shows every name whole).
+        self.choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.choice.setMinimumContentsLength(14)
         self.choice.setToolTip(
             "The data the network learns from. The 2-D sets are "
             "TensorFlow Playground's; the digits are real 8×8 images."
@@ -133,11 +140,11 @@ class DatasetPanel(QWidget):
         self.features = {}
         grid = QGridLayout()
         for i, name in enumerate(FEATURES):
-            box = QCheckBox(name)
-            box.setToolTip(f"Feed {name} to the network as an input.")
+            box = QCheckBox(feature_label(name))  # x₁², as the canvas writes them
+            box.setToolTip(f"Feed {feature_label(name)} to the network as an input.")
             box.toggled.connect(self._emit)
             self.features[name] = box
-            grid.addWidget(box, i // 4, i % 4)
+            grid.addWidget(box, i // 3, i % 3)  # three a row: the left column is narrow
         self.features_box = QWidget()
         self.features_box.setLayout(grid)
         form = QFormLayout()
@@ -153,7 +160,9 @@ class DatasetPanel(QWidget):
         form.addRow("Points", self.points)
         form.addRow("Classes", self.classes)
         self.form = form
-        form.addRow("Inputs", self.features_box)
+        # Over the whole width: beside a label they widened the left column past a projector's.
+        form.addRow(QLabel("Inputs"))
+        form.addRow(self.features_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.regenerate)
         buttons.addWidget(self.import_button)

@@ -240,6 +240,8 @@ def test_a_settings_file_of_another_machine_still_opens(qtbot, tmp_path):
 @pytest.mark.parametrize("focus", ["loss", "gradients", "dead_units", "histograms", "runs"])
 @pytest.mark.parametrize("name", ["lesson 3", "lesson 4"])  # the deepest, and dead units
 def test_every_tab_reads_whole_on_a_projector(qtbot, make_window, name, tab, focus):
+    """(The panel's own width: a panel wider than its dock is drawn cut at the dock's edge,
+    which no widget inside it knows.)"""
     window = trained_window(make_window, qtbot, name, (1280, 720))
     window.network_panel.canvas.select(0)  # the layer tab has a layer to show
     window.show_panel(tab)
@@ -248,6 +250,8 @@ def test_every_tab_reads_whole_on_a_projector(qtbot, make_window, name, tab, foc
         QApplication.processEvents()
     problems = cut_texts(window)
     assert not problems, "\n".join(problems)
+    dock = window.docks[tab]
+    assert window.panels[tab].minimumSizeHint().width() <= dock.widget().width(), tab
     for panel, plot in plots_seen(window):
         area = plot.vb.size()
         assert area.width() >= 160 and area.height() >= 110, (panel, area)
