@@ -34,6 +34,9 @@ def render(
     from bpstudio.viewmodel.snapshots import SnapshotMaker
 
     app = application()
+    from bpstudio.compiled import engine
+
+    engine.set_waiting(True)  # as on the command line: the same command, the same picture
     with tempfile.TemporaryDirectory() as folder:
         # A fresh settings file: the user's own window layout must not change the picture.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)

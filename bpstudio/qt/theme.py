@@ -154,9 +154,14 @@ def keyed_title(plot: pg.PlotItem, title: str, entries=(), mark="━━"):
 
     plot.setTitle(html(title, "&nbsp;&nbsp;"))
     room = plot.vb.width() - 8  # the title sits over the data area, not the axes
-    # Many entries (six classes) on a narrow plot: the key alone, closer together.
-    if entries and room > 0 and title_width(plot) > room:
+    # Many entries (six classes) on a narrow plot: the key alone, closer together. (Only
+    # then: a plot drawn before it is laid out would lose a short title for nothing.)
+    if len(entries) > MANY_ENTRIES and room > 0 and title_width(plot) > room:
         plot.setTitle(html("", "&nbsp;"))
+
+
+#: Keys longer than this may drop their plot's title to fit (the output plane's classes).
+MANY_ENTRIES = 3
 
 
 def title_width(plot: pg.PlotItem) -> float:
