@@ -122,6 +122,23 @@ def _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2):
 
 
 @njit(cache=True, nogil=True)
+def _cross_entropy(Z, A, i, label, outputs):
+    """Row i's categorical cross-entropy from the logits, log-sum-exp minus the right
+    class's logit (core/losses.py value_from_logits), and 1 if its largest output is the
+    right class (accuracy), else 0."""
+    shift = Z[i, 0]
+    best = 0
+    for j in range(1, outputs):
+        shift = max(shift, Z[i, j])
+        if A[i, j] > A[i, best]:
+            best = j
+    total = 0.0
+    for j in range(outputs):
+        total += math.exp(Z[i, j] - shift)
+    return shift + math.log(total) - Z[i, label], 1.0 if best == label else 0.0
+
+
+@njit(cache=True, nogil=True)
 def train_steps(
     X, Y, Yi, order, start, batch_size, steps,  # data: Y (n, outputs) floats, Yi class indices
     params, grads, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
@@ -179,23 +196,14 @@ def train_steps(
         else:  # CCE_FUSED, class indices, with the softmax
             for i in range(rows):
                 r = order[first + i]
-                shift = Zs[last, i, 0]
-                best = 0
-                for j in range(1, outputs):
-                    shift = max(shift, Zs[last, i, j])
-                    if As[last, i, j] > As[last, i, best]:
-                        best = j
-                total = 0.0
-                for j in range(outputs):
-                    total += math.exp(Zs[last, i, j] - shift)
-                loss += shift + math.log(total) - Zs[last, i, Yi[r]]
+                term, right = _cross_entropy(Zs[last], As[last], i, Yi[r], outputs)
+                loss += term
                 for j in range(outputs):
                     dbuf[i, j] = As[last, i, j]
                 dbuf[i, Yi[r]] -= 1
                 for j in range(outputs):
                     dbuf[i, j] /= rows
-                if best == Yi[r]:
-                    correct += 1
+                correct += right
             loss /= rows
             correct /= rows
         loss += _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2)
@@ -358,18 +366,9 @@ def evaluate(
                     if (As[last, i, j] > 0.5) == (y > 0.5):
                         correct += 1
             else:
-                shift = Zs[last, i, 0]
-                best = 0
-                for j in range(1, outputs):
-                    shift = max(shift, Zs[last, i, j])
-                    if As[last, i, j] > As[last, i, best]:
-                        best = j
-                total = 0.0
-                for j in range(outputs):
-                    total += math.exp(Zs[last, i, j] - shift)
-                loss += shift + math.log(total) - Zs[last, i, Yi[r]]
-                if best == Yi[r]:
-                    correct += 1
+                term, right = _cross_entropy(Zs[last], As[last], i, Yi[r], outputs)
+                loss += term
+                correct += right
     per = n if loss_code == CCE_FUSED else n * outputs
     loss /= max(per, 1)
     correct /= max(per, 1)
