@@ -24,8 +24,10 @@ WORK_PER_LAYER = 12_000
 #: Rows pushed through at once by evaluate (its buffers are rows x widest layer per layer).
 EVALUATE_ROWS = 512
 
-ACTIVATIONS = {"linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "tanh": 4, "sigmoid": 5}
-SOFTMAX = 6
+LAYERS = {"Dense": 0, "Activation": 1, "Dropout": 2, "BatchNormalization": 3}
+ACTIVATIONS = {"linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "tanh": 4, "sigmoid": 5,
+               "softmax": 6}  # fmt: skip
+LOSSES = {"mse": 0, "binary_crossentropy": 1, "categorical_crossentropy": 2}
 OPTIMIZERS = {"sgd": 0, "rmsprop": 1, "adam": 2}
 REGULARIZERS = {None: 0, "l1": 1, "l2": 2, "l1_l2": 3}
 
@@ -117,28 +119,37 @@ def _compile(dtype: str):
 
 def unsupported(net) -> str | None:
     """Why `net` cannot train on the compiled engine, or None."""
-    from bpstudio.core import Dense
-
     if not net.measure:
         return "the measurements are off"
+    if not net.flat_params.size:
+        return "a network without weights trains on NumPy"
     for layer in net.layers:
-        if type(layer) is not Dense:
+        if type(layer).__name__ not in LAYERS:
             return f"{type(layer).__name__} layers train on NumPy"
-        name = layer.activation.name
-        if name not in ACTIVATIONS and not (name == "softmax" and layer is net.layers[-1]):
-            return f"the {name} activation trains on NumPy"
+        act = layer.activation
+        if act is not None and act.name not in ACTIVATIONS and act.name != "softmax":
+            return f"the {act.name} activation trains on NumPy"
         if _regularizer(layer) not in REGULARIZERS:
             return f"the {layer.kernel_regularizer.name} regularizer trains on NumPy"
-    loss = net.loss.name
-    if loss != "mse" and not net.fused:
-        return f"{loss} without its output activation trains on NumPy"
+    if net.loss.name not in LOSSES:
+        return f"the {net.loss.name} loss trains on NumPy"
     if net.optimizer.name not in OPTIMIZERS:
         return f"the {net.optimizer.name} optimizer trains on NumPy"
     return None
 
 
+def signature(net) -> tuple:
+    """What a CompiledSteps is built from: build another when it changes."""
+    return (
+        id(net),
+        id(net.optimizer),
+        *(id(getattr(x, "kernel_regularizer", None)) for x in net.layers),
+        *(getattr(x, "rate", None) for x in net.layers),
+    )
+
+
 def _regularizer(layer):
-    reg = layer.kernel_regularizer
+    reg = getattr(layer, "kernel_regularizer", None)
     return None if reg is None else reg.name
 
 
@@ -192,7 +203,7 @@ class Chunk:
 
 
 class CompiledSteps:
-    """The compiled step for one network (rebuild it when the network changes)."""
+    """The compiled step for one network (build another when its signature() changes)."""
 
     def __init__(self, net):
         reason = unsupported(net)
@@ -201,49 +212,84 @@ class CompiledSteps:
         self.net = net
         layers = net.layers
         spans = net.parameter_spans
-        self.kernel_at = np.array([spans[f"{x.name}/kernel"][0] for x in layers], np.int64)
-        self.bias_at = np.array(
-            [spans[f"{x.name}/bias"][0] if f"{x.name}/bias" in spans else -1 for x in layers],
-            np.int64,
-        )
-        self.fan_in = np.array([x.params["kernel"].shape[0] for x in layers], np.int64)
-        self.fan_out = np.array([x.units for x in layers], np.int64)
-        names = [x.activation.name for x in layers]
-        self.act = np.array([ACTIVATIONS.get(n, SOFTMAX) for n in names], np.int64)
+        dtype = net.dtype
+
+        def start(layer, key):
+            span = spans.get(f"{layer.name}/{key}")
+            return -1 if span is None else span[0]
+
+        first, second = ("kernel", "bias"), ("gamma", "beta")
+        keys = [second if type(x).__name__ == "BatchNormalization" else first for x in layers]
+        self.kind = np.array([LAYERS[type(x).__name__] for x in layers], np.int64)
+        self.at_a = np.array([start(x, k[0]) for x, k in zip(layers, keys)], np.int64)
+        self.at_b = np.array([start(x, k[1]) for x, k in zip(layers, keys)], np.int64)
+        self.fan_in = np.array([x.input_dim for x in layers], np.int64)
+        self.fan_out = np.array([x.output_dim for x in layers], np.int64)
+        acts = [x.activation for x in layers]
+        self.act = np.array([-1 if a is None else ACTIVATIONS[a.name] for a in acts], np.int64)
         self.act_arg = np.array(
-            [
-                getattr(x.activation, "negative_slope", getattr(x.activation, "alpha", 0.0))
-                for x in layers
-            ],
-            np.float64,
+            [getattr(a, "negative_slope", getattr(a, "alpha", 0.0)) for a in acts], np.float64
         )
-        regs = [x.kernel_regularizer for x in layers]
+        # Dropout: the rate as the network's dtype compares it, and the survivors' scale;
+        # BatchNormalization: momentum and epsilon.
+        self.layer_a = np.zeros(len(layers))
+        self.layer_b = np.zeros(len(layers))
+        for i, x in enumerate(layers):
+            if hasattr(x, "rate"):
+                self.layer_a[i] = dtype.type(x.rate)
+                self.layer_b[i] = dtype.type(1.0 / (1.0 - x.rate)) if x.rate < 1 else 0.0
+            elif hasattr(x, "momentum"):
+                self.layer_a[i], self.layer_b[i] = x.momentum, x.epsilon
+        self.dropped = [x for x in layers if 0.0 < getattr(x, "rate", 0.0) < 1.0]
+        self.normalized = [x for x in layers if "moving_mean" in x.state]
+        self.state_at = np.full(len(layers), -1, np.int64)
+        for i, x in enumerate(self.normalized):
+            self.state_at[layers.index(x)] = 2 * sum(y.output_dim for y in self.normalized[:i])
+        regs = [getattr(x, "kernel_regularizer", None) for x in layers]
         self.reg = np.array([REGULARIZERS[_regularizer(x)] for x in layers], np.int64)
         self.reg_l1 = np.array([getattr(r, "l1", 0.0) for r in regs], np.float64)
         self.reg_l2 = np.array([getattr(r, "l2", 0.0) for r in regs], np.float64)
-        self.loss_code = {"mse": 0, "binary_crossentropy": 1, "categorical_crossentropy": 2}[
-            net.loss.name
-        ]
+        self.loss_code = LOSSES[net.loss.name]
         self.relu_of = np.full(len(layers), -1, np.int64)
         for i, layer in enumerate(net.relu_layers):
             self.relu_of[layers.index(layer)] = i
+        self.kernels = [layers.index(x) for x in net.kernel_layers]
+        self.activated = [layers.index(x) for x in net.activation_layers]
         self.saturating = [layers.index(x) for x in net.saturating_layers]
         self.relu = [layers.index(x) for x in net.relu_layers]
-        self.width = int(max(self.fan_out.max(), self.fan_in.max()))
+        self.width = int(max(self.fan_out.max(), net.input_dim))
+
+    def _layers(self) -> tuple:
+        """The layer arguments every kernel takes, in their order."""
+        return (
+            self.kind, self.at_a, self.at_b, self.fan_in, self.fan_out, self.act,
+            self.act_arg, self.layer_a, self.layer_b, self.state_at, self.reg, self.reg_l1,
+            self.reg_l2,
+        )  # fmt: skip
+
+    def _state(self) -> np.ndarray:
+        """The batch-norm running statistics, flat: each layer's mean, then its variance."""
+        parts = [x.state[k] for x in self.normalized for k in ("moving_mean", "moving_variance")]
+        return np.concatenate(parts) if parts else np.zeros(1, self.net.dtype)
+
+    def _targets(self, Y) -> tuple:
+        """Y as the kernels take it: (floats, class indices, whether indices)."""
+        if Y.ndim == 1:
+            return np.zeros((1, 1), self.net.dtype), Y.astype(np.int64, copy=False), True
+        return Y, np.zeros(1, np.int64), False
 
     def evaluate(self, X, Y) -> dict:
         """{"loss", "accuracy" (classification)} of all of X in inference mode, as
         Sequential.evaluate gives them."""
         net = self.net
-        indices = Y.ndim == 1
-        Yf = np.zeros((1, 1), net.dtype) if indices else Y
-        Yi = Y.astype(np.int64, copy=False) if indices else np.zeros(1, np.int64)
+        Yf, Yi, indices = self._targets(Y)
         block = max(1, min(len(X), EVALUATE_ROWS))
-        Zs = np.zeros((len(net.layers), block, self.width), net.dtype)
+        n = len(net.layers)
         loss, accuracy = kernels().evaluate(
-            X, Yf, Yi, net.flat_params, self.kernel_at, self.bias_at, self.fan_in,
-            self.fan_out, self.act, self.act_arg, self.reg, self.reg_l1, self.reg_l2,
-            self.loss_code, np.arange(len(X), dtype=np.int64), Zs, np.zeros_like(Zs),
+            X, Yf, Yi, net.flat_params, self._state(), *self._layers(), self.loss_code,
+            net.fused, indices, np.arange(len(X), dtype=np.int64),
+            np.zeros((n, block, self.width), net.dtype),
+            np.zeros((n + 1, block, self.width), net.dtype), np.zeros((n, 3, self.width)),
         )  # fmt: skip
         result = {"loss": float(loss)}
         if net.loss.classification and len(X):
@@ -256,9 +302,7 @@ class CompiledSteps:
         net, opt = self.net, self.net.optimizer
         steps = max(0, min(steps, -(-(len(order) - start) // batch_size)))
         dtype = net.dtype
-        indices = Y.ndim == 1
-        Yf = np.zeros((1, 1), dtype) if indices else Y
-        Yi = Y.astype(np.int64, copy=False) if indices else np.zeros(1, np.int64)
+        Yf, Yi, indices = self._targets(Y)
         code = OPTIMIZERS[opt.name]
         grads = net.flat_grads
         empty = np.zeros(0, dtype)
@@ -283,42 +327,58 @@ class CompiledSteps:
         last_active = np.full((max(len(relu_units), 1), max(relu_units, default=1)), -1, np.int64)
         for i, record in enumerate(net.meter.last_active):
             last_active[i, : len(record)] = record
+        # The dropout masks' uniform draws, made here in the order the NumPy engine makes
+        # them (each step, each Dropout layer, its batch x units), so that both draw alike.
+        rows = np.minimum(batch_size, len(order) - start - batch_size * np.arange(steps))
+        per_row = sum(x.input_dim for x in self.dropped)
+        rng = net.dropout_rng
+        before = rng.bit_generator.state if per_row else None
+        noise = rng.random(int(rows.sum()) * per_row, dtype=dtype) if per_row else empty
+        state = self._state()
         out = self._outputs(max(steps, 1))
-        Zs, As, dbuf, dnext, update = self._buffers(batch_size)
+        As, Zs, stats, dbuf, dnext, update = self._buffers(batch_size)
         clip = opt.global_clipnorm or 0.0
         done = kernels().train_steps(
             X, Yf, Yi, np.asarray(order, np.int64), start, batch_size, steps,
-            net.flat_params, grads, self.kernel_at, self.bias_at, self.fan_in, self.fan_out,
-            self.act, self.act_arg, self.reg, self.reg_l1, self.reg_l2,
-            self.loss_code, code, float(opt.learning_rate), float(a), float(b), float(c),
-            bool(flag), float(clip), opt.iterations, slots[0], slots[1], slots[2],
-            last_active, self.relu_of, net.steps, net.meter.dead_window,
+            net.flat_params, grads, state, *self._layers(), noise,
+            self.loss_code, net.fused, indices, code, float(opt.learning_rate), float(a),
+            float(b), float(c), bool(flag), float(clip), opt.iterations,
+            slots[0], slots[1], slots[2], last_active, self.relu_of, net.steps,
+            net.meter.dead_window,
             out["loss"], out["accuracy"], out["grad"], out["weight"], out["ratio"],
             out["mean"], out["std"], out["saturation"], out["dead"], out["dead_batch"],
-            Zs, As, dbuf, dnext, update,
+            Zs, As, stats, dbuf, dnext, update,
         )  # fmt: skip
         failed = None
         if done < 0:
             failed = -(done - kernels().NON_FINITE)
             done = failed
+            if per_row:  # the failed step is taken again on NumPy: it draws its own masks
+                rng.bit_generator.state = before
+                rng.random(int(rows[:done].sum()) * per_row, dtype=dtype)
         for i, record in enumerate(net.meter.last_active):
             record[...] = last_active[i, : len(record)]
+        at = 0
+        for x in self.normalized:
+            for key in ("moving_mean", "moving_variance"):
+                x.state[key][...] = state[at : at + x.output_dim]
+                at += x.output_dim
         opt.iterations += done
         net.steps += done
-        relu, sat = self.relu, self.saturating
+        kernel, act = self.kernels, self.activated
         return Chunk(
             done,
             failed,
             out["loss"][:done].copy(),
             out["accuracy"][:done].copy(),
-            out["grad"][:done].copy(),
-            out["weight"][:done].copy(),
-            out["ratio"][:done].copy(),
-            out["mean"][:done].copy(),
-            out["std"][:done].copy(),
-            out["saturation"][:done][:, sat],
-            out["dead"][:done][:, relu],
-            out["dead_batch"][:done][:, relu],
+            out["grad"][:done][:, kernel],
+            out["weight"][:done][:, kernel],
+            out["ratio"][:done][:, kernel],
+            out["mean"][:done][:, act],
+            out["std"][:done][:, act],
+            out["saturation"][:done][:, self.saturating],
+            out["dead"][:done][:, self.relu],
+            out["dead_batch"][:done][:, self.relu],
         )
 
     def _outputs(self, rows: int) -> dict:
@@ -334,12 +394,19 @@ class CompiledSteps:
         return out
 
     def _buffers(self, batch_size: int) -> tuple:
-        """The kernel's working arrays for batches of `batch_size` (kept between calls)."""
+        """The kernel's working arrays for batches of `batch_size` (kept between calls):
+        As (input and every layer's output), Zs, stats, dbuf, dnext, update."""
         buffers = getattr(self, "_work", None)
         if buffers is None or buffers[0].shape[1] != batch_size:
-            dtype = self.net.dtype
-            Zs = np.zeros((len(self.net.layers), batch_size, self.width), dtype)
+            dtype, n = self.net.dtype, len(self.net.layers)
+            As = np.zeros((n + 1, batch_size, self.width), dtype)
             dbuf = np.zeros((batch_size, self.width), dtype)
-            update = np.zeros(len(self.net.flat_params), dtype)
-            buffers = self._work = (Zs, np.zeros_like(Zs), dbuf, np.zeros_like(dbuf), update)
+            buffers = self._work = (
+                As,
+                np.zeros((n, batch_size, self.width), dtype),
+                np.zeros((n, 3, self.width)),
+                dbuf,
+                np.zeros_like(dbuf),
+                np.zeros(len(self.net.flat_params), dtype),
+            )
         return buffers

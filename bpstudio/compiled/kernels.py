@@ -1,10 +1,15 @@
-"""The fused training step of a small dense network, compiled by numba: forward, loss,
+"""The fused training step of a small layered network, compiled by numba: forward, loss,
 backward, regularization, clipping, the optimizer update and every measurement the studio
 logs, for many steps per call, with no Python between them and the GIL released.
 
 The maths is the NumPy engine's, written as loops (core/ is the reference: the parity tests
 compare the two): each formula below names the core function it follows. Numbers are kept
 in the network's dtype, as NumPy keeps them.
+
+Buffers, per layer l of n: As[0] holds the batch's input rows and As[l + 1] layer l's output;
+Zs[l] what its backward needs (Dense, Activation: the pre-activation; Dropout: the mask;
+BatchNormalization: the normalised input), stats[l] a batch-norm layer's batch mean,
+variance and 1 / std per unit.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ import math
 
 from numba import njit
 
-# Activation, loss, optimizer and regularizer codes (engine.py maps names to them).
+# Layer, activation, loss, optimizer and regularizer codes (engine.py maps names to them).
+DENSE, ACTIVATION, DROPOUT, BATCH_NORM = range(4)
+NO_ACTIVATION = -1
 LINEAR, RELU, LEAKY_RELU, ELU, TANH, SIGMOID, SOFTMAX = range(7)
-MSE, BCE_FUSED, CCE_FUSED = range(3)
+MSE, BCE, CCE = range(3)
 SGD, RMSPROP, ADAM = range(3)
 NO_REG, L1, L2, L1_L2 = range(4)
+#: Keras' fuzz factor for probabilities that are not logits (core/losses.py _EPSILON).
+EPSILON = 1e-7
 
 #: What `train_steps` returns when a step's loss or gradient is not finite.
 NON_FINITE = -1
@@ -82,33 +91,78 @@ def _activation_backward(dA, Z, A, rows, units, code, arg):
 
 @njit(cache=True, nogil=True)
 def _forward(
-    X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
-):
-    """Zs, As of every layer for rows order[first:first + rows] of X (core/layers.py
-    Dense.forward: Z = X @ W + b, A = activation(Z))."""
+    rows, training, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg,
+    layer_a, layer_b, state_at, noise, drawn, Zs, As, stats,
+):  # fmt: skip
+    """Every layer's output for the `rows` input rows in As[0] (core/layers.py, forward):
+    Dense Z = X @ W + b, A = activation(Z); Activation A = activation(X); Dropout (training)
+    X * mask, the mask kept where noise[drawn...] >= layer_a (the rate) and scaled by layer_b;
+    BatchNormalization gamma * xhat + beta, from the batch's statistics in training (momentum
+    layer_a, epsilon layer_b) and the running ones in state otherwise. Returns `drawn` moved
+    past the noise used."""
     for layer in range(len(fan_out)):
-        k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
-        for i in range(rows):
-            r = order[first + i]
+        fi, fo, code = fan_in[layer], fan_out[layer], kind[layer]
+        X, Z, A = As[layer], Zs[layer], As[layer + 1]
+        if code == DENSE:
+            k, b = at_a[layer], at_b[layer]
+            for i in range(rows):
+                for j in range(fo):
+                    z = 0.0
+                    for m in range(fi):
+                        z += X[i, m] * params[k + m * fo + j]
+                    if b >= 0:
+                        z += params[b + j]
+                    Z[i, j] = z
+        elif code == ACTIVATION:
+            for i in range(rows):
+                for j in range(fo):
+                    Z[i, j] = X[i, j]
+        elif code == DROPOUT:
+            rate, scale = layer_a[layer], layer_b[layer]
+            for i in range(rows):
+                for j in range(fo):
+                    if not training or rate == 0.0:
+                        A[i, j] = X[i, j]
+                        continue
+                    keep = 0.0
+                    if rate < 1.0:
+                        keep = scale if noise[drawn] >= rate else 0.0
+                        drawn += 1
+                    Z[i, j] = keep
+                    A[i, j] = X[i, j] * keep
+            continue
+        else:  # BATCH_NORM
+            gamma, beta, s = at_a[layer], at_b[layer], state_at[layer]
             for j in range(fo):
-                z = 0.0
-                for m in range(fi):
-                    x = X[r, m] if layer == 0 else As[layer - 1, i, m]
-                    z += x * params[k + m * fo + j]
-                if b >= 0:
-                    z += params[b + j]
-                Zs[layer, i, j] = z
-        _activate(Zs[layer], As[layer], rows, fo, act[layer], act_arg[layer])
+                if training:
+                    mean = 0.0
+                    for i in range(rows):
+                        mean += X[i, j]
+                    mean /= rows
+                    var = 0.0
+                    for i in range(rows):
+                        var += (X[i, j] - mean) * (X[i, j] - mean)
+                    var /= rows
+                else:
+                    mean, var = state[s + j], state[s + fo + j]
+                inv_std = 1.0 / math.sqrt(var + layer_b[layer])
+                stats[layer, 0, j], stats[layer, 1, j], stats[layer, 2, j] = mean, var, inv_std
+                for i in range(rows):
+                    Z[i, j] = (X[i, j] - mean) * inv_std
+                    A[i, j] = params[gamma + j] * Z[i, j] + params[beta + j]
+            continue
+        _activate(Z, A, rows, fo, act[layer], act_arg[layer])
+    return drawn
 
 
 @njit(cache=True, nogil=True)
-def _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2):
+def _penalty(params, kind, at_a, fan_in, fan_out, reg, reg_l1, reg_l2):
     """The regularization penalties of every kernel (core/regularizers.py)."""
     loss = 0.0
     for layer in range(len(fan_out)):
-        if reg[layer] == NO_REG:
+        if kind[layer] != DENSE or reg[layer] == NO_REG:
             continue
-        k = kernel_at[layer]
+        k = at_a[layer]
         absolute, square = 0.0, 0.0
         for m in range(fan_in[layer] * fan_out[layer]):
             w = params[k + m]
@@ -122,128 +176,212 @@ def _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2):
 
 
 @njit(cache=True, nogil=True)
-def _cross_entropy(Z, A, i, label, outputs):
-    """Row i's categorical cross-entropy from the logits, log-sum-exp minus the right
-    class's logit (core/losses.py value_from_logits), and 1 if its largest output is the
-    right class (accuracy), else 0."""
-    shift = Z[i, 0]
+def _label(Y, Yi, r, outputs, indices):
+    """Row r's class: its index, or the first largest column of a one-hot row."""
+    if indices:
+        return Yi[r]
     best = 0
     for j in range(1, outputs):
-        shift = max(shift, Z[i, j])
+        if Y[r, j] > Y[r, best]:
+            best = j
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _row_loss(loss_code, fused, indices, Z, A, Y, Yi, i, r, outputs, d, per):
+    """Row i's loss (summed over its outputs) and how many of its outputs are right, with
+    dL/dA (or dL/dZ when fused) of the mean over `per` into d[i] when d has rows (core/losses.py:
+    value, value_from_logits, gradient, accuracy). Y/Yi hold the targets of row r."""
+    loss = 0.0
+    right = 0.0
+    grad = d.shape[0] > 0
+    if loss_code == MSE:
+        for j in range(outputs):
+            diff = A[i, j] - Y[r, j]
+            loss += diff * diff
+            if grad:
+                d[i, j] = (2.0 / per) * diff
+        return loss, right
+    if loss_code == BCE:
+        for j in range(outputs):
+            z, y, a = Z[i, j], Y[r, j], A[i, j]
+            if fused:  # max(z, 0) - z*y + log(1 + exp(-|z|)): log(1 + exp(z)) - z*y
+                loss += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+                if grad:
+                    d[i, j] = (a - y) / per
+            else:
+                p = min(max(a, EPSILON), 1 - EPSILON)
+                loss -= y * math.log(p) + (1 - y) * math.log(1 - p)
+                if grad:
+                    inside = a > EPSILON and a < 1 - EPSILON  # the clip has no slope outside
+                    d[i, j] = ((p - y) / (p * (1 - p)) if inside else 0.0) / per
+            if (a > 0.5) == (y > 0.5):
+                right += 1
+        return loss, right
+    # CCE: class indices or one-hot rows
+    label = _label(Y, Yi, r, outputs, indices)
+    best = 0
+    for j in range(1, outputs):
         if A[i, j] > A[i, best]:
             best = j
-    total = 0.0
+    right = 1.0 if best == label else 0.0
+    if fused:  # log-sum-exp of the logits minus the right ones
+        shift = Z[i, 0]
+        for j in range(1, outputs):
+            shift = max(shift, Z[i, j])
+        total = 0.0
+        for j in range(outputs):
+            total += math.exp(Z[i, j] - shift)
+        lse = shift + math.log(total)
+        if indices:
+            loss = lse - Z[i, label]
+        else:
+            weight, dot = 0.0, 0.0
+            for j in range(outputs):
+                weight += Y[r, j]
+                dot += Y[r, j] * Z[i, j]
+            loss = lse * weight - dot
+        if grad:
+            for j in range(outputs):
+                if indices:
+                    d[i, j] = (A[i, j] - (1.0 if j == label else 0.0)) / per
+                else:
+                    d[i, j] = (A[i, j] * weight - Y[r, j]) / per
+        return loss, right
     for j in range(outputs):
-        total += math.exp(Z[i, j] - shift)
-    return shift + math.log(total) - Z[i, label], 1.0 if best == label else 0.0
+        y = (1.0 if j == label else 0.0) if indices else Y[r, j]
+        p = min(max(A[i, j], EPSILON), 1 - EPSILON)
+        if y != 0.0 or not indices:
+            loss -= y * math.log(p)
+        if grad:
+            inside = A[i, j] > EPSILON and A[i, j] < 1 - EPSILON
+            d[i, j] = -(y if inside else 0.0) / p / per
+    return loss, right
+
+
+@njit(cache=True, nogil=True)
+def _gather(X, order, first, rows, into):
+    for i in range(rows):
+        r = order[first + i]
+        for m in range(X.shape[1]):
+            into[i, m] = X[r, m]
 
 
 @njit(cache=True, nogil=True)
 def train_steps(
     X, Y, Yi, order, start, batch_size, steps,  # data: Y (n, outputs) floats, Yi class indices
-    params, grads, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
-    loss_code, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
+    params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a, layer_b,
+    state_at, reg, reg_l1, reg_l2, noise,
+    loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
     slot1, slot2, slot3, last_active, relu_of, first_step, dead_window,
     out_loss, out_accuracy, out_grad, out_weight, out_ratio, out_mean, out_std, out_saturation,
-    out_dead, out_dead_batch, Zs, As, dbuf, dnext, update,
+    out_dead, out_dead_batch, Zs, As, stats, dbuf, dnext, update,
 ):  # fmt: skip
     """Train `steps` mini-batches: batch s is rows order[start + s * batch_size ...] of X/Y.
     Writes step s's logs into row s of the out_* arrays and returns the steps done; stops
     before updating on a step whose loss or gradient is not finite (returning NON_FINITE - s
     for step s, the weights as they were before it).
 
-    Layers: kernel_at/bias_at (-1: no bias) into the flat params, fan_in/fan_out, act code
-    and argument, reg code and rates. Optimizer: opt_code with lr and its arguments (SGD:
-    momentum, -, -, nesterov; RMSprop: rho, momentum, epsilon, centered; Adam: beta_1,
-    beta_2, epsilon, -), clipnorm (0: none), iterations so far, its state in slot1..3.
-    relu_of[layer]: the row of last_active for that layer's units (-1: not ReLU-family)."""
+    Layers: kind; at_a/at_b: where a Dense layer's kernel and bias (-1: none) or a batch-norm
+    layer's gamma and beta start in the flat params, state_at where its running mean and
+    variance start in `state`; fan_in/fan_out; act code and argument (NO_ACTIVATION: none);
+    layer_a/layer_b (Dropout: rate and scale; BatchNormalization: momentum and epsilon); reg
+    code and rates. noise: the dropout draws of these steps, in the order the NumPy engine
+    draws them. Loss: loss_code, whether it is fused with the output activation (from the
+    logits), the targets as class indices in Yi (indices) or rows of Y. Optimizer: opt_code, lr,
+    its arguments (SGD: momentum, -, -, nesterov; RMSprop: rho, momentum, epsilon, centered;
+    Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none), iterations so far, its state in
+    slot1..3. relu_of[layer]: the row of last_active for that layer's units (-1: none)."""
     n_layers = len(fan_out)
     n_total = len(order)
-    outputs = fan_out[n_layers - 1]
+    last = n_layers - 1
+    outputs = fan_out[last]
+    drawn = 0
     for s in range(steps):
         first = start + s * batch_size
         rows = min(batch_size, n_total - first)
         step = first_step + s
-        _forward(
-            X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
-        )
-        # ---- loss and dL/d(output) (core/losses.py)
-        last = n_layers - 1
-        loss = 0.0
-        correct = 0.0
-        if loss_code == MSE:
-            size = rows * outputs
-            for i in range(rows):
-                r = order[first + i]
-                for j in range(outputs):
-                    d = As[last, i, j] - Y[r, j]
-                    loss += d * d
-                    dbuf[i, j] = (2.0 / size) * d
-            loss /= size
-            _activation_backward(dbuf, Zs[last], As[last], rows, outputs, act[last], act_arg[last])
-        elif loss_code == BCE_FUSED:  # with the sigmoid: from the logits
-            size = rows * outputs
-            for i in range(rows):
-                r = order[first + i]
-                for j in range(outputs):
-                    z, y, a = Zs[last, i, j], Y[r, j], As[last, i, j]
-                    loss += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
-                    dbuf[i, j] = (a - y) / size
-                    if (a > 0.5) == (y > 0.5):
-                        correct += 1
-            loss /= size
-            correct /= size
-        else:  # CCE_FUSED, class indices, with the softmax
-            for i in range(rows):
-                r = order[first + i]
-                term, right = _cross_entropy(Zs[last], As[last], i, Yi[r], outputs)
-                loss += term
-                for j in range(outputs):
-                    dbuf[i, j] = As[last, i, j]
-                dbuf[i, Yi[r]] -= 1
-                for j in range(outputs):
-                    dbuf[i, j] /= rows
-                correct += right
-            loss /= rows
-            correct /= rows
-        loss += _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2)
-        # ---- backward (core/layers.py Dense.backward); dbuf holds dL/dZ of layer layer
-        for layer in range(n_layers - 1, -1, -1):
-            k, b, fi, fo = kernel_at[layer], bias_at[layer], fan_in[layer], fan_out[layer]
-            for m in range(fi):
-                for j in range(fo):
-                    g = 0.0
-                    if layer == 0:
-                        for i in range(rows):
-                            g += X[order[first + i], m] * dbuf[i, j]
-                    else:
-                        for i in range(rows):
-                            g += As[layer - 1, i, m] * dbuf[i, j]
-                    w = params[k + m * fo + j]
-                    if reg[layer] == L1 or reg[layer] == L1_L2:
-                        g += reg_l1[layer] * (1.0 if w > 0 else (-1.0 if w < 0 else 0.0))
-                    if reg[layer] == L2 or reg[layer] == L1_L2:
-                        g += (2 * reg_l2[layer]) * w
-                    grads[k + m * fo + j] = g
-            if b >= 0:
-                for j in range(fo):
-                    g = 0.0
-                    for i in range(rows):
-                        g += dbuf[i, j]
-                    grads[b + j] = g
-            if layer > 0:  # dL/dA of the layer below (dZ @ W.T), then through its activation
-                for i in range(rows):
-                    for m in range(fi):
-                        d = 0.0
-                        for j in range(fo):
-                            d += dbuf[i, j] * params[k + m * fo + j]
-                        dnext[i, m] = d
-                for i in range(rows):
-                    for m in range(fi):
-                        dbuf[i, m] = dnext[i, m]
+        _gather(X, order, first, rows, As[0])
+        drawn = _forward(
+            rows, True, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg,
+            layer_a, layer_b, state_at, noise, drawn, Zs, As, stats,
+        )  # fmt: skip
+        # ---- the loss and its gradient (core/losses.py): dL/dZ when fused, else dL/dA
+        if loss_code == CCE:
+            per = rows
+        else:
+            per = rows * outputs
+        loss, correct = 0.0, 0.0
+        for i in range(rows):
+            r = order[first + i]
+            term, right = _row_loss(
+                loss_code, fused, indices, Zs[last], As[n_layers], Y, Yi, i, r, outputs, dbuf, per
+            )  # fmt: skip
+            loss += term
+            correct += right
+        loss /= per
+        correct /= per
+        loss += _penalty(params, kind, at_a, fan_in, fan_out, reg, reg_l1, reg_l2)
+        # ---- backward (core/layers.py, backward); dbuf holds dL/d(output) of the layer
+        for layer in range(last, -1, -1):
+            fi, fo, code = fan_in[layer], fan_out[layer], kind[layer]
+            inputs = As[layer]
+            if act[layer] != NO_ACTIVATION and not (fused and layer == last):
                 _activation_backward(
-                    dbuf, Zs[layer - 1], As[layer - 1], rows, fi, act[layer - 1], act_arg[layer - 1]
+                    dbuf, Zs[layer], As[layer + 1], rows, fo, act[layer], act_arg[layer]
                 )
+            if code == DENSE:
+                k, b = at_a[layer], at_b[layer]
+                for m in range(fi):
+                    for j in range(fo):
+                        g = 0.0
+                        for i in range(rows):
+                            g += inputs[i, m] * dbuf[i, j]
+                        w = params[k + m * fo + j]
+                        if reg[layer] == L1 or reg[layer] == L1_L2:
+                            g += reg_l1[layer] * (1.0 if w > 0 else (-1.0 if w < 0 else 0.0))
+                        if reg[layer] == L2 or reg[layer] == L1_L2:
+                            g += (2 * reg_l2[layer]) * w
+                        grads[k + m * fo + j] = g
+                if b >= 0:
+                    for j in range(fo):
+                        g = 0.0
+                        for i in range(rows):
+                            g += dbuf[i, j]
+                        grads[b + j] = g
+                if layer > 0:  # dL/dX = dZ @ W.T
+                    for i in range(rows):
+                        for m in range(fi):
+                            d = 0.0
+                            for j in range(fo):
+                                d += dbuf[i, j] * params[k + m * fo + j]
+                            dnext[i, m] = d
+                    for i in range(rows):
+                        for m in range(fi):
+                            dbuf[i, m] = dnext[i, m]
+            elif code == DROPOUT:
+                if layer_a[layer] != 0.0:
+                    for i in range(rows):
+                        for j in range(fo):
+                            dbuf[i, j] = dbuf[i, j] * Zs[layer, i, j]
+            elif code == BATCH_NORM:
+                gamma, beta = at_a[layer], at_b[layer]
+                xhat = Zs[layer]
+                for j in range(fo):
+                    g_gamma, g_beta, sum_dx, sum_dx_xhat = 0.0, 0.0, 0.0, 0.0
+                    for i in range(rows):
+                        g_gamma += dbuf[i, j] * xhat[i, j]
+                        g_beta += dbuf[i, j]
+                        dxhat = dbuf[i, j] * params[gamma + j]
+                        sum_dx += dxhat
+                        sum_dx_xhat += dxhat * xhat[i, j]
+                    grads[gamma + j] = g_gamma
+                    grads[beta + j] = g_beta
+                    if layer > 0:  # the batch's mean and variance depend on every sample
+                        inv_n = stats[layer, 2, j] / rows
+                        for i in range(rows):
+                            dxhat = dbuf[i, j] * params[gamma + j]
+                            dbuf[i, j] = inv_n * (rows * dxhat - sum_dx - xhat[i, j] * sum_dx_xhat)
         # ---- the whole gradient's norm: the finite check and clipping (core/model.py)
         total = 0.0
         for p in range(len(grads)):
@@ -251,6 +389,14 @@ def train_steps(
         total = math.sqrt(total)
         if not (math.isfinite(loss) and math.isfinite(total)):
             return NON_FINITE - s
+        for layer in range(n_layers):  # the step is accepted: batch-norm statistics kept
+            if kind[layer] == BATCH_NORM:
+                momentum, s0, fo = layer_a[layer], state_at[layer], fan_out[layer]
+                for j in range(fo):
+                    state[s0 + j] = state[s0 + j] * momentum + (1 - momentum) * stats[layer, 0, j]
+                    state[s0 + fo + j] = (
+                        state[s0 + fo + j] * momentum + (1 - momentum) * stats[layer, 1, j]
+                    )
         scale = 1.0
         clipped = clipnorm > 0 and total > clipnorm
         if clipped:
@@ -288,20 +434,24 @@ def train_steps(
         out_loss[s] = loss
         out_accuracy[s] = correct
         for layer in range(n_layers):
-            k, size = kernel_at[layer], fan_in[layer] * fan_out[layer]
-            g2, w2, u2 = 0.0, 0.0, 0.0
-            for m in range(size):
-                g2 += grads[k + m] * grads[k + m]
-                w2 += params[k + m] * params[k + m]
-                u2 += update[k + m] * update[k + m]
-            out_grad[s, layer] = math.sqrt(g2)
-            out_weight[s, layer] = math.sqrt(w2)
-            out_ratio[s, layer] = math.sqrt(u2) / out_weight[s, layer] if w2 else math.inf
+            if kind[layer] == DENSE:
+                k, size = at_a[layer], fan_in[layer] * fan_out[layer]
+                g2, w2, u2 = 0.0, 0.0, 0.0
+                for m in range(size):
+                    g2 += grads[k + m] * grads[k + m]
+                    w2 += params[k + m] * params[k + m]
+                    u2 += update[k + m] * update[k + m]
+                out_grad[s, layer] = math.sqrt(g2)
+                out_weight[s, layer] = math.sqrt(w2)
+                out_ratio[s, layer] = math.sqrt(u2) / out_weight[s, layer] if w2 else math.inf
+            if act[layer] == NO_ACTIVATION:
+                continue
             fo = fan_out[layer]
+            A = As[layer + 1]
             total_a, saturated = 0.0, 0.0
             for i in range(rows):
                 for j in range(fo):
-                    a = As[layer, i, j]
+                    a = A[i, j]
                     total_a += a
                     if act[layer] == TANH and abs(a) > 0.99:
                         saturated += 1
@@ -311,7 +461,7 @@ def train_steps(
             spread = 0.0  # two passes, as the meter (core/meter.py) measures it
             for i in range(rows):
                 for j in range(fo):
-                    spread += (As[layer, i, j] - mean) * (As[layer, i, j] - mean)
+                    spread += (A[i, j] - mean) * (A[i, j] - mean)
             out_mean[s, layer] = mean
             out_std[s, layer] = math.sqrt(spread / (rows * fo))
             out_saturation[s, layer] = saturated / (rows * fo)
@@ -319,9 +469,9 @@ def train_steps(
             if u >= 0:
                 alive, dead = 0, 0
                 for j in range(fo):
-                    top = As[layer, 0, j]
+                    top = A[0, j]
                     for i in range(1, rows):
-                        top = max(top, As[layer, i, j])
+                        top = max(top, A[i, j])
                     if top > 0:
                         last_active[u, j] = step
                         alive += 1
@@ -336,41 +486,35 @@ def train_steps(
 
 @njit(cache=True, nogil=True)
 def evaluate(
-    X, Y, Yi, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, reg, reg_l1, reg_l2,
-    loss_code, order, Zs, As,
+    X, Y, Yi, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a,
+    layer_b, state_at, reg, reg_l1, reg_l2, loss_code, fused, indices, order, Zs, As, stats,
 ):  # fmt: skip
     """The mean loss (penalties included) and accuracy of all rows of X in inference mode
     (core/model.py Sequential.evaluate), through buffers of Zs.shape[1] rows at a time."""
     n_layers = len(fan_out)
-    outputs = fan_out[n_layers - 1]
     last = n_layers - 1
+    outputs = fan_out[last]
     block = Zs.shape[1]
     n = len(X)
+    no_gradient = Zs[0, :0]
     loss = 0.0
     correct = 0.0
     for first in range(0, n, block):
         rows = min(block, n - first)
+        _gather(X, order, first, rows, As[0])
         _forward(
-            X, order, first, rows, params, kernel_at, bias_at, fan_in, fan_out, act, act_arg, Zs, As
-        )
+            rows, False, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg,
+            layer_a, layer_b, state_at, Zs[0, 0, :0], 0, Zs, As, stats,
+        )  # fmt: skip
         for i in range(rows):
-            r = first + i
-            if loss_code == MSE:
-                for j in range(outputs):
-                    d = As[last, i, j] - Y[r, j]
-                    loss += d * d
-            elif loss_code == BCE_FUSED:
-                for j in range(outputs):
-                    z, y = Zs[last, i, j], Y[r, j]
-                    loss += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
-                    if (As[last, i, j] > 0.5) == (y > 0.5):
-                        correct += 1
-            else:
-                term, right = _cross_entropy(Zs[last], As[last], i, Yi[r], outputs)
-                loss += term
-                correct += right
-    per = n if loss_code == CCE_FUSED else n * outputs
+            term, right = _row_loss(
+                loss_code, fused, indices, Zs[last], As[n_layers], Y, Yi, i, first + i,
+                outputs, no_gradient, 1.0,
+            )  # fmt: skip
+            loss += term
+            correct += right
+    per = n if loss_code == CCE else n * outputs
     loss /= max(per, 1)
     correct /= max(per, 1)
-    loss += _penalty(params, kernel_at, fan_in, fan_out, reg, reg_l1, reg_l2)
+    loss += _penalty(params, kind, at_a, fan_in, fan_out, reg, reg_l1, reg_l2)
     return loss, correct

@@ -10,7 +10,7 @@ class Callback:
     model = None
     #: True if the callback may be called once per chunk of steps, after its last one, with
     #: that step's logs (it never stops training in the middle): the trainer then trains in
-    #: chunks on the compiled engine.
+    #: chunks.
     chunkable = False
 
     def set_model(self, model):

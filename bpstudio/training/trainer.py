@@ -454,15 +454,15 @@ class Trainer:
         if self.why_numpy() is not None:
             return None
         net = self.net
-        key = (id(net), id(net.optimizer), *(id(x.kernel_regularizer) for x in net.layers))
+        key = compiled.signature(net)
         if self._compiled_for != key:
             self._compiled, self._compiled_for = compiled.CompiledSteps(net), key
         return self._compiled
 
     def run_steps(self, most: int) -> int:
         """Up to `most` steps at once, never past the end of the epoch or the next
-        checkpoint: one call into the compiled engine when it is in use (the logs of every
-        step recorded after it), else one NumPy step. Returns the steps made."""
+        checkpoint, their logs recorded after them: one call into the compiled engine when
+        it is in use, else a loop of NumPy steps. Returns the steps made."""
         if self.failure is not None:
             raise TrainingError(
                 f"training stopped: {self.failure['message']}; roll back or reset first"
@@ -470,39 +470,68 @@ class Trainer:
         if self.numpy_reason == COMPILING and compiled.ready(self.net.dtype):
             # Only in the window, which never waits: the run moves to the engine now ready.
             self.numpy_reason = self._choose_engine()
-        steps = self._compiled_steps()
-        chunkable = all(c.chunkable for c in self.callbacks.callbacks)
-        if steps is None or not chunkable or most <= 1:
-            if steps is None:
-                with np.errstate(**QUIET):
-                    self._step()
-                return 1
+        if not all(c.chunkable for c in self.callbacks.callbacks):
             most = 1
         net = self.net
         left_in_epoch = -(-(len(self._order) - self._pos) // self.batch_size)
         to_checkpoint = CHECKPOINT_EVERY - net.steps % CHECKPOINT_EVERY
         n = max(1, min(most, left_in_epoch, to_checkpoint))
+        steps = self._compiled_steps()
+        if steps is None:
+            return self._numpy_steps(n)
         started = time.perf_counter()
         with np.errstate(**QUIET):
             chunk = steps.run(self.X, self.Y, self._order, self._pos, self.batch_size, n)
         if chunk.done:
             self._seconds_per_step = (time.perf_counter() - started) / chunk.done
             classification = net.loss.classification
-            first = net.steps - chunk.done
-            # The chunk's rows go into the history at once; chunkable callbacks see its last.
-            self.history.steps.extend(np.arange(first, net.steps), chunk.rows(classification))
-            logs = self.last_logs = chunk.logs(chunk.done - 1, classification)
             rows = min(chunk.done * self.batch_size, len(self._order) - self._pos)
             accuracy = chunk.accuracy.tolist() if classification else [math.nan] * chunk.done
-            self._advance(net.steps - 1, rows, chunk.done, chunk.loss.tolist(), accuracy, logs)
-        if chunk.failed is not None:
-            with np.errstate(**QUIET):
-                self._step()  # the NumPy engine says where it broke down, as it always has
-            return chunk.done + 1
+            self._book(
+                chunk.done,
+                chunk.rows(classification),
+                rows,
+                chunk.loss.tolist(),
+                accuracy,
+                chunk.logs(chunk.done - 1, classification),
+            )
+        if chunk.failed is not None:  # NumPy says where it broke down, as it always has
+            return chunk.done + self._numpy_steps(1)
         return chunk.done
 
+    def _numpy_steps(self, n: int) -> int:
+        """Up to n steps on the NumPy engine, fewer if one fails. Returns the steps made."""
+        net = self.net
+        started = time.perf_counter()
+        values, losses, accuracies, logs, used = [], [], [], None, 0
+        with np.errstate(**QUIET):
+            for _ in range(n):
+                at = self._pos + used
+                idx = self._order[at : at + self.batch_size]
+                step_logs = net.train_step(self.X[idx], self.Y[idx])
+                if "non_finite" in step_logs:
+                    break
+                logs, used = step_logs, used + len(idx)
+                losses.append(logs["loss"])
+                accuracies.append(logs.get("accuracy", math.nan))
+                if "grad_norms" in logs:  # measured (the meter can be off)
+                    values.append(net.meter.row(logs))
+        done = len(losses)
+        if done:
+            self._seconds_per_step = (time.perf_counter() - started) / done
+            self._book(done, np.array(values), used, losses, accuracies, logs)
+        if "non_finite" in step_logs:
+            self.last_logs = step_logs
+            self.failure = step_logs["non_finite"]
+            self.history.events.append(
+                (self.failure["step"], "stopped: " + self.failure["message"])
+            )
+            self.callbacks.on_train_batch_end(self.batch, step_logs)
+            return done + 1
+        return done
+
     def chunk_size(self) -> int:
-        """How many compiled steps fit in CHUNK_SECONDS, by the last chunk's pace."""
+        """How many steps fit in CHUNK_SECONDS, by the last chunk's pace."""
         if self._seconds_per_step <= 0:
             return 1
         return max(1, int(CHUNK_SECONDS / self._seconds_per_step))
@@ -515,24 +544,14 @@ class Trainer:
         self.run_steps(1)
         return self.last_logs
 
-    def _step(self) -> dict:
-        net = self.net
-        idx = self._order[self._pos : self._pos + self.batch_size]
-        step = net.steps
-        logs = self.last_logs = net.train_step(self.X[idx], self.Y[idx])
-        if "non_finite" in logs:
-            self.failure = logs["non_finite"]
-            self.history.events.append((step, "stopped: " + self.failure["message"]))
-            self.callbacks.on_train_batch_end(self.batch, logs)
-            return logs
-        self._record(step, logs, len(idx))
-        return logs
-
-    def _record(self, step, logs, rows):
-        """Book a NumPy step made: its logs in the history, then _advance."""
-        if "grad_norms" in logs:
-            self.history.steps.append(step, self.net.meter.row(logs))
-        self._advance(step, rows, 1, [logs["loss"]], [logs.get("accuracy", math.nan)], logs)
+    def _book(self, steps, values, rows, losses, accuracies, logs):
+        """Book `steps` steps just made on `rows` training examples: their measurements
+        (values, one row a step, if measured) into the history at once, then _advance."""
+        first = self.net.steps - steps
+        if len(values):
+            self.history.steps.extend(np.arange(first, self.net.steps), values)
+        self.last_logs = logs
+        self._advance(self.net.steps - 1, rows, steps, losses, accuracies, logs)
 
     def _advance(self, last, rows, steps, losses, accuracies, logs):
         """Book `steps` steps made, the last one `last`, on `rows` training examples: the
