@@ -148,6 +148,17 @@ def signature(net) -> tuple:
     )
 
 
+def _columns(layers, chosen):
+    """The columns of `chosen` layers in a (steps, layers) array: a slice when they are
+    consecutive (a view, no copy), else their indices."""
+    at = [layers.index(x) for x in chosen]
+    if not at:
+        return slice(0, 0)
+    if at == list(range(at[0], at[-1] + 1)):
+        return slice(at[0], at[-1] + 1)
+    return at
+
+
 def _regularizer(layer):
     reg = getattr(layer, "kernel_regularizer", None)
     return None if reg is None else reg.name
@@ -253,11 +264,12 @@ class CompiledSteps:
         self.relu_of = np.full(len(layers), -1, np.int64)
         for i, layer in enumerate(net.relu_layers):
             self.relu_of[layers.index(layer)] = i
-        self.kernels = [layers.index(x) for x in net.kernel_layers]
-        self.activated = [layers.index(x) for x in net.activation_layers]
-        self.saturating = [layers.index(x) for x in net.saturating_layers]
-        self.relu = [layers.index(x) for x in net.relu_layers]
+        self.kernels = _columns(layers, net.kernel_layers)
+        self.activated = _columns(layers, net.activation_layers)
+        self.saturating = _columns(layers, net.saturating_layers)
+        self.relu = _columns(layers, net.relu_layers)
         self.width = int(max(self.fan_out.max(), net.input_dim))
+        self._evaluating: dict[int, tuple] = {}  # evaluate's working arrays by rows
 
     def _layers(self) -> tuple:
         """The layer arguments every kernel takes, in their order."""
@@ -283,13 +295,18 @@ class CompiledSteps:
         Sequential.evaluate gives them."""
         net = self.net
         Yf, Yi, indices = self._targets(Y)
-        block = max(1, min(len(X), EVALUATE_ROWS))
-        n = len(net.layers)
+        work = self._evaluating.get(len(X))
+        if work is None:  # kept: the same two sets are evaluated every epoch
+            block, n = max(1, min(len(X), EVALUATE_ROWS)), len(net.layers)
+            work = self._evaluating[len(X)] = (
+                np.arange(len(X), dtype=np.int64),
+                np.zeros((n, block, self.width), net.dtype),
+                np.zeros((n + 1, block, self.width), net.dtype),
+                np.zeros((n, 3, self.width)),
+            )
         loss, accuracy = kernels().evaluate(
             X, Yf, Yi, net.flat_params, self._state(), *self._layers(), self.loss_code,
-            net.fused, indices, np.arange(len(X), dtype=np.int64),
-            np.zeros((n, block, self.width), net.dtype),
-            np.zeros((n + 1, block, self.width), net.dtype), np.zeros((n, 3, self.width)),
+            net.fused, indices, *work,
         )  # fmt: skip
         result = {"loss": float(loss)}
         if net.loss.classification and len(X):
@@ -329,13 +346,18 @@ class CompiledSteps:
             last_active[i, : len(record)] = record
         # The dropout masks' uniform draws, made here in the order the NumPy engine makes
         # them (each step, each Dropout layer, its batch x units), so that both draw alike.
-        rows = np.minimum(batch_size, len(order) - start - batch_size * np.arange(steps))
         per_row = sum(x.input_dim for x in self.dropped)
-        rng = net.dropout_rng
-        before = rng.bit_generator.state if per_row else None
-        noise = rng.random(int(rows.sum()) * per_row, dtype=dtype) if per_row else empty
+        if per_row:
+            rows = np.minimum(batch_size, len(order) - start - batch_size * np.arange(steps))
+            rng = net.dropout_rng
+            before = rng.bit_generator.state
+            noise = rng.random(int(rows.sum()) * per_row, dtype=dtype)
+        else:
+            noise = empty
         state = self._state()
-        out = self._outputs(max(steps, 1))
+        # Each step's logs: loss, accuracy, then per layer grad, weight, ratio, mean, std,
+        # saturation, dead, dead_batch (fresh arrays: the chunk keeps views of them).
+        out = np.zeros((10, max(steps, 1), len(net.layers)))
         As, Zs, stats, dbuf, dnext, update = self._buffers(batch_size)
         clip = opt.global_clipnorm or 0.0
         done = kernels().train_steps(
@@ -345,8 +367,7 @@ class CompiledSteps:
             float(b), float(c), bool(flag), float(clip), opt.iterations,
             slots[0], slots[1], slots[2], last_active, self.relu_of, net.steps,
             net.meter.dead_window,
-            out["loss"], out["accuracy"], out["grad"], out["weight"], out["ratio"],
-            out["mean"], out["std"], out["saturation"], out["dead"], out["dead_batch"],
+            out[0, :, 0], out[1, :, 0], *out[2:],
             Zs, As, stats, dbuf, dnext, update,
         )  # fmt: skip
         failed = None
@@ -369,29 +390,17 @@ class CompiledSteps:
         return Chunk(
             done,
             failed,
-            out["loss"][:done].copy(),
-            out["accuracy"][:done].copy(),
-            out["grad"][:done][:, kernel],
-            out["weight"][:done][:, kernel],
-            out["ratio"][:done][:, kernel],
-            out["mean"][:done][:, act],
-            out["std"][:done][:, act],
-            out["saturation"][:done][:, self.saturating],
-            out["dead"][:done][:, self.relu],
-            out["dead_batch"][:done][:, self.relu],
+            out[0, :done, 0],
+            out[1, :done, 0],
+            out[2][:done, kernel],
+            out[3][:done, kernel],
+            out[4][:done, kernel],
+            out[5][:done, act],
+            out[6][:done, act],
+            out[7][:done, self.saturating],
+            out[8][:done, self.relu],
+            out[9][:done, self.relu],
         )
-
-    def _outputs(self, rows: int) -> dict:
-        """The arrays the kernel writes each step's logs into, for at least `rows` steps
-        (kept between calls)."""
-        out = getattr(self, "_out", None)
-        if out is None or len(out["loss"]) < rows:
-            n = len(self.net.layers)
-            out = self._out = {"loss": np.zeros(rows), "accuracy": np.zeros(rows)}
-            for name in ("grad", "weight", "ratio", "mean", "std", "saturation"):
-                out[name] = np.zeros((rows, n))
-            out["dead"], out["dead_batch"] = np.zeros((rows, n)), np.zeros((rows, n))
-        return out
 
     def _buffers(self, batch_size: int) -> tuple:
         """The kernel's working arrays for batches of `batch_size` (kept between calls):

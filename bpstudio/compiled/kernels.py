@@ -187,7 +187,7 @@ def _label(Y, Yi, r, outputs, indices):
     return best
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # once a row: a call's cost counts
 def _row_loss(loss_code, fused, indices, Z, A, Y, Yi, i, r, outputs, d, per):
     """Row i's loss (summed over its outputs) and how many of its outputs are right, with
     dL/dA (or dL/dZ when fused) of the mean over `per` into d[i] when d has rows (core/losses.py:
@@ -296,6 +296,7 @@ def train_steps(
     n_total = len(order)
     last = n_layers - 1
     outputs = fan_out[last]
+    Z_out, A_out = Zs[last], As[n_layers]  # the output layer's logits and outputs
     drawn = 0
     for s in range(steps):
         first = start + s * batch_size
@@ -315,7 +316,7 @@ def train_steps(
         for i in range(rows):
             r = order[first + i]
             term, right = _row_loss(
-                loss_code, fused, indices, Zs[last], As[n_layers], Y, Yi, i, r, outputs, dbuf, per
+                loss_code, fused, indices, Z_out, A_out, Y, Yi, i, r, outputs, dbuf, per
             )  # fmt: skip
             loss += term
             correct += right
@@ -497,6 +498,7 @@ def evaluate(
     block = Zs.shape[1]
     n = len(X)
     no_gradient = Zs[0, :0]
+    Z_out, A_out = Zs[last], As[n_layers]
     loss = 0.0
     correct = 0.0
     for first in range(0, n, block):
@@ -508,7 +510,7 @@ def evaluate(
         )  # fmt: skip
         for i in range(rows):
             term, right = _row_loss(
-                loss_code, fused, indices, Zs[last], As[n_layers], Y, Yi, i, first + i,
+                loss_code, fused, indices, Z_out, A_out, Y, Yi, i, first + i,
                 outputs, no_gradient, 1.0,
             )  # fmt: skip
             loss += term
