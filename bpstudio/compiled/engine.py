@@ -11,6 +11,7 @@ needed: `available()` says whether it can be.
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 from dataclasses import dataclass
 
@@ -149,6 +150,16 @@ def signature(net) -> tuple:
     )
 
 
+def _batch_rows(n: int, start: int, batch_size: int, steps: int) -> np.ndarray:
+    """The rows of each of `steps` batches from row `start` of an epoch of n rows, on
+    through the epochs after it (each epoch's last batch may be short)."""
+    first = n - start - batch_size * np.arange(-(-(n - start) // batch_size))
+    epoch = n - batch_size * np.arange(-(-n // batch_size))
+    more = max(0, -(-(steps - len(first)) // len(epoch)))
+    rows = np.concatenate([first, np.tile(epoch, more)])[:steps]
+    return np.minimum(rows, batch_size)
+
+
 def _columns(layers, chosen):
     """The columns of `chosen` layers in a (steps, layers) array: a slice when they are
     consecutive (a view, no copy), else their indices."""
@@ -182,6 +193,16 @@ class Chunk:
     saturation: np.ndarray  # (steps, saturating layers)
     dead_fraction: np.ndarray  # (steps, ReLU-family layers)
     dead_fraction_batch: np.ndarray
+    #: Each epoch that ended: its logs (loss, accuracy, train loss, train accuracy, test
+    #: loss, test accuracy), the steps done at its end, and the order of the epoch after it.
+    epochs: np.ndarray
+    epoch_ends: np.ndarray
+    orders: list
+    #: The epoch's loss and accuracy sums and steps at the end of the chunk.
+    sums: list
+    #: Checkpoints taken, oldest first: {"at": steps done, "params", "slots" (by name),
+    #: "state" (flat), "sums"}; the newest `keep` of them.
+    checkpoints: list
 
     def rows(self, classification: bool) -> np.ndarray:
         """Every step's measurements as history rows, in StepMeter.columns() order: loss,
@@ -296,73 +317,126 @@ class CompiledSteps:
         Sequential.evaluate gives them."""
         net = self.net
         Yf, Yi, indices = self._targets(Y)
-        work = self._evaluating.get(len(X))
-        if work is None:  # kept: the same two sets are evaluated every epoch
-            block, n = max(1, min(len(X), EVALUATE_ROWS)), len(net.layers)
-            work = self._evaluating[len(X)] = (
-                np.arange(len(X), dtype=np.int64),
-                np.zeros((n, block, self.width), net.dtype),
-                np.zeros((n + 1, block, self.width), net.dtype),
-                np.zeros((n, 3, self.width)),
-            )
         loss, accuracy = kernels().evaluate(
             X, Yf, Yi, net.flat_params, self._state(), *self._layers(), self.loss_code,
-            net.fused, indices, *work,
+            net.fused, indices, *self._evaluating_work(len(X)),
         )  # fmt: skip
         result = {"loss": float(loss)}
         if net.loss.classification and len(X):
             result["accuracy"] = float(accuracy)
         return result
 
-    def run(self, X, Y, order, start: int, batch_size: int, steps: int) -> Chunk:
-        """Train `steps` mini-batches (rows order[start + s * batch_size ...] of X and Y, as
-        prepare_inputs/prepare_targets give them), at most to the end of `order`."""
+    def _evaluating_work(self, rows: int) -> tuple:
+        """evaluate's working arrays for sets of up to `rows` rows (kept: the same two sets
+        are evaluated every epoch): the row order, Zs, As, stats."""
+        work = self._evaluating.get(rows)
+        if work is None:
+            block, n = max(1, min(rows, EVALUATE_ROWS)), len(self.net.layers)
+            dtype = self.net.dtype
+            work = self._evaluating[rows] = (
+                np.arange(rows, dtype=np.int64),
+                np.zeros((n, block, self.width), dtype),
+                np.zeros((n + 1, block, self.width), dtype),
+                np.zeros((n, 3, self.width)),
+            )
+        return work
+
+    def run(
+        self,
+        X,
+        Y,
+        order,
+        start: int,
+        batch_size: int,
+        steps: int,
+        test=None,
+        max_ends: int = 1,
+        stop_below: float = -math.inf,
+        sums=(0.0, 0.0, 0),
+        every: int = 1 << 62,
+        keep: int = 5,
+    ) -> Chunk:
+        """Train `steps` mini-batches from row `start` of `order` (X and Y as prepare_inputs
+        and prepare_targets give them), on through at most `max_ends` epoch ends, as the
+        trainer does: each epoch end evaluates X, Y and test = (X_test, Y_test) and draws
+        the next epoch's order from the network's shuffle generator; it stops after an epoch
+        whose test loss is below `stop_below`. sums: the epoch's loss and accuracy sums and
+        steps so far. Every `every` steps (counted from the network's first) a checkpoint of
+        finite weights, the newest `keep` kept."""
         net, opt = self.net, self.net.optimizer
-        steps = max(0, min(steps, -(-(len(order) - start) // batch_size)))
         dtype = net.dtype
+        n = len(order)
+        first_left = -(-(n - start) // batch_size)
+        per_epoch = -(-n // batch_size)
+        steps = max(0, min(steps, first_left + (max(max_ends, 1) - 1) * per_epoch))
+        ends = 0 if steps < first_left else 1 + (steps - first_left) // per_epoch
+        ends = min(ends, max(max_ends, 1))
         Yf, Yi, indices = self._targets(Y)
+        X_test, Y_test = test if test is not None else (X[:0], Y[:0])
+        Yf_test, Yi_test, _ = self._targets(Y_test)
         code = OPTIMIZERS[opt.name]
         grads = net.flat_grads
         empty = np.zeros(0, dtype)
         a = b = c = 0.0
         flag = False
-        slots = [empty, empty, empty]
+        names = [None, None, None]  # the optimizer's slots passed as slot1..3
         if code == 0:
             a, flag = opt.momentum, opt.nesterov
             if opt.momentum:
-                slots[0] = opt.slot("momentum", grads)
+                names[0] = "momentum"
         elif code == 1:
             a, b, c, flag = opt.rho, opt.momentum, opt.epsilon, opt.centered
-            slots[0] = opt.slot("velocity", grads)
+            names[0] = "velocity"
             if opt.centered:
-                slots[1] = opt.slot("average_gradient", grads)
+                names[1] = "average_gradient"
             if opt.momentum > 0:
-                slots[2] = opt.slot("momentum", grads)
+                names[2] = "momentum"
         else:
             a, b, c = opt.beta_1, opt.beta_2, opt.epsilon
-            slots[0], slots[1] = opt.slot("m", grads), opt.slot("v", grads)
+            names[:2] = "m", "v"
+        slots = [empty if name is None else opt.slot(name, grads) for name in names]
         relu_units = [len(x) for x in net.meter.last_active]
         last_active = np.full((max(len(relu_units), 1), max(relu_units, default=1)), -1, np.int64)
         for i, record in enumerate(net.meter.last_active):
             last_active[i, : len(record)] = record
-        # The dropout masks' uniform draws, made here in the order the NumPy engine makes
-        # them (each step, each Dropout layer, its batch x units), so that both draw alike.
+        # What the NumPy engine draws from the network's generators, drawn here ahead in its
+        # order so that both draw alike: the next epochs' orders (one at each epoch end) and
+        # the dropout masks' uniform numbers (each step, each Dropout layer, batch x units).
+        shuffle_rng, dropout_rng = net.shuffle_rng, net.dropout_rng
+        shuffled = shuffle_rng.bit_generator.state if ends else None
+        orders = np.empty((ends + 1, n), np.int64)
+        orders[0] = order
+        for e in range(ends):
+            orders[e + 1] = shuffle_rng.permutation(n)
         per_row = sum(x.input_dim for x in self.dropped)
+        rows = None
         if per_row:
-            rows = np.minimum(batch_size, len(order) - start - batch_size * np.arange(steps))
-            rng = net.dropout_rng
-            before = rng.bit_generator.state
-            noise = rng.random(int(rows.sum()) * per_row, dtype=dtype)
+            rows = _batch_rows(n, start, batch_size, steps)
+            dropped = dropout_rng.bit_generator.state
+            noise = dropout_rng.random(int(rows.sum()) * per_row, dtype=dtype)
         else:
             noise = empty
         state = self._state()
         # Each step's logs: loss, accuracy, then per layer grad, weight, ratio, mean, std,
         # saturation, dead, dead_batch (fresh arrays: the chunk keeps views of them).
         out = np.zeros((10, max(steps, 1), len(net.layers)))
+        epoch_logs = np.zeros((max(ends, 1), 6))
+        epoch_ends = np.zeros(max(ends, 1), np.int64)
+        total = np.array([sums[0], sums[1], float(sums[2])])
+        size = len(net.flat_params)
+        ring = (
+            np.zeros((keep, size), dtype),
+            np.zeros((keep, 3, size), dtype),
+            np.zeros((keep, len(state)), dtype),
+            np.zeros(keep, np.int64),
+            np.zeros((keep, 3)),
+        )
         As, Zs, stats, dbuf, dnext, update = self._buffers(batch_size)
         clip = opt.global_clipnorm or 0.0
-        done = kernels().train_steps(
-            X, Yf, Yi, np.asarray(order, np.int64), start, batch_size, steps,
+        done, ended, saved = kernels().train_epochs(
+            X, Yf, Yi, X_test, Yf_test, Yi_test, orders, start, batch_size, steps,
+            max(max_ends, 1), float(stop_below), net.loss.classification, total, epoch_logs,
+            epoch_ends, every, *ring, *self._evaluating_work(max(len(X), len(X_test))),
             net.flat_params, grads, state, *self._layers(), noise,
             self.loss_code, net.fused, indices, code, float(opt.learning_rate), float(a),
             float(b), float(c), bool(flag), float(clip), opt.iterations,
@@ -373,20 +447,30 @@ class CompiledSteps:
         )  # fmt: skip
         failed = None
         if done < 0:
-            failed = -(done - kernels().NON_FINITE)
-            done = failed
-            if per_row:  # the failed step is taken again on NumPy: it draws its own masks
-                rng.bit_generator.state = before
-                rng.random(int(rows[:done].sum()) * per_row, dtype=dtype)
+            failed = done = -(done - kernels().NON_FINITE)
+        if ended < ends:  # the generators as if only what was used had been drawn
+            shuffle_rng.bit_generator.state = shuffled
+            for _ in range(ended):
+                shuffle_rng.permutation(n)
+        if per_row and done < steps:
+            dropout_rng.bit_generator.state = dropped
+            dropout_rng.random(int(rows[:done].sum()) * per_row, dtype=dtype)
         for i, record in enumerate(net.meter.last_active):
             record[...] = last_active[i, : len(record)]
-        at = 0
-        for x in self.normalized:
-            for key in ("moving_mean", "moving_variance"):
-                x.state[key][...] = state[at : at + x.output_dim]
-                at += x.output_dim
+        self._write_state(state)
         opt.iterations += done
         net.steps += done
+        kept = min(saved, keep)
+        checkpoints = [
+            {
+                "at": int(ring[3][r]),
+                "params": ring[0][r],
+                "slots": {name: ring[1][r, j] for j, name in enumerate(names) if name},
+                "state": ring[2][r],
+                "sums": ring[4][r].tolist(),
+            }
+            for r in ((saved - kept + i) % keep for i in range(kept))
+        ]
         kernel, act = self.kernels, self.activated
         return Chunk(
             done,
@@ -401,7 +485,29 @@ class CompiledSteps:
             out[7][:done, self.saturating],
             out[8][:done, self.relu],
             out[9][:done, self.relu],
+            epoch_logs[:ended],
+            epoch_ends[:ended],
+            list(orders[1 : ended + 1]),
+            total.tolist(),
+            checkpoints,
         )
+
+    def split_state(self, flat) -> dict:
+        """Flat batch-norm statistics (as _state gives them) keyed as net.state()."""
+        result, at = {}, 0
+        for x in self.normalized:
+            for key in ("moving_mean", "moving_variance"):
+                result[f"{x.name}/{key}"] = flat[at : at + x.output_dim].copy()
+                at += x.output_dim
+        return result
+
+    def _write_state(self, flat):
+        """Flat batch-norm statistics back into the layers."""
+        at = 0
+        for x in self.normalized:
+            for key in ("moving_mean", "moving_variance"):
+                x.state[key][...] = flat[at : at + x.output_dim]
+                at += x.output_dim
 
     def _buffers(self, batch_size: int) -> tuple:
         """The kernel's working arrays for batches of `batch_size` (kept between calls):

@@ -497,6 +497,8 @@ def evaluate(
     outputs = fan_out[last]
     block = Zs.shape[1]
     n = len(X)
+    if n == 0:  # as NumPy: nothing to average, no penalty, no accuracy
+        return 0.0, math.nan
     no_gradient = Zs[0, :0]
     Z_out, A_out = Zs[last], As[n_layers]
     loss = 0.0
@@ -520,3 +522,104 @@ def evaluate(
     correct /= max(per, 1)
     loss += _penalty(params, kind, at_a, fan_in, fan_out, reg, reg_l1, reg_l2)
     return loss, correct
+
+
+@njit(cache=True, nogil=True)
+def _finite(values):
+    for v in values:
+        if not math.isfinite(v):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def train_epochs(
+    X, Y, Yi, X_test, Y_test, Yi_test, orders, start, batch_size, steps, max_ends,
+    stop_below, classification, sums, epoch_logs, epoch_ends,
+    every, ring_params, ring_slots, ring_state, ring_at, ring_sums, order_e, Zs_e, As_e, stats_e,
+    params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a, layer_b,
+    state_at, reg, reg_l1, reg_l2, noise,
+    loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
+    slot1, slot2, slot3, last_active, relu_of, first_step, dead_window,
+    out_loss, out_accuracy, out_grad, out_weight, out_ratio, out_mean, out_std, out_saturation,
+    out_dead, out_dead_batch, Zs, As, stats, dbuf, dnext, update,
+):  # fmt: skip
+    """train_steps across epoch ends, with the trainer's bookkeeping of each (Trainer
+    _advance, _end_epoch, _checkpoint): up to `steps` steps from row `start` of orders[0],
+    epoch e + 1 in orders[e + 1], stopping after `max_ends` epoch ends or after one whose
+    test loss is below `stop_below`.
+
+    sums: the epoch's loss and accuracy sums and steps (in and out, added one by one as the
+    trainer adds them). Each epoch end e: epoch_logs[e] = loss, accuracy, train loss and
+    accuracy, test loss and accuracy (inference mode, through order_e, Zs_e, As_e, stats_e);
+    epoch_ends[e] = the steps done at its end. Every `every` steps (counted from the first),
+    when the weights and statistics are finite, a checkpoint: params, the optimizer's slots
+    and the statistics into row (k % rows) of ring_params, ring_slots, ring_state, with the
+    steps done in ring_at and the sums in ring_sums. Returns (steps done or NON_FINITE - s
+    for a failed step s, epoch ends, checkpoints)."""
+    n = X.shape[0]
+    per_row = 0  # dropout draws a row of a batch takes
+    for layer in range(len(fan_out)):
+        if kind[layer] == DROPOUT and 0.0 < layer_a[layer] < 1.0:
+            per_row += fan_in[layer]
+    done, ends, saved, drawn = 0, 0, 0, 0
+    pos = start
+    while done < steps:
+        left = (n - pos + batch_size - 1) // batch_size
+        to_checkpoint = every - (first_step + done) % every
+        k = min(steps - done, left, to_checkpoint)
+        result = train_steps(
+            X, Y, Yi, orders[ends], pos, batch_size, k,
+            params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a,
+            layer_b, state_at, reg, reg_l1, reg_l2, noise[drawn:],
+            loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm,
+            iterations + done, slot1, slot2, slot3, last_active, relu_of, first_step + done,
+            dead_window, out_loss[done:], out_accuracy[done:], out_grad[done:],
+            out_weight[done:], out_ratio[done:], out_mean[done:], out_std[done:],
+            out_saturation[done:], out_dead[done:], out_dead_batch[done:],
+            Zs, As, stats, dbuf, dnext, update,
+        )  # fmt: skip
+        if result < 0:
+            return NON_FINITE - (done + NON_FINITE - result), ends, saved
+        rows = min(k * batch_size, n - pos)
+        drawn += rows * per_row
+        for s in range(done, done + k):
+            sums[0] += out_loss[s]
+            sums[1] += out_accuracy[s] if classification else math.nan
+            sums[2] += 1
+        pos += rows
+        done += k
+        ended = pos >= n
+        if ended:
+            epoch_logs[ends, 0] = sums[0] / sums[2]
+            epoch_logs[ends, 1] = sums[1] / sums[2]
+            train = evaluate(
+                X, Y, Yi, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg,
+                layer_a, layer_b, state_at, reg, reg_l1, reg_l2, loss_code, fused, indices,
+                order_e, Zs_e, As_e, stats_e,
+            )  # fmt: skip
+            test = evaluate(
+                X_test, Y_test, Yi_test, params, state, kind, at_a, at_b, fan_in, fan_out, act,
+                act_arg, layer_a, layer_b, state_at, reg, reg_l1, reg_l2, loss_code, fused,
+                indices, order_e, Zs_e, As_e, stats_e,
+            )  # fmt: skip
+            epoch_logs[ends, 2], epoch_logs[ends, 4] = train[0], test[0]
+            none = math.nan
+            epoch_logs[ends, 3] = train[1] if classification and n else none
+            epoch_logs[ends, 5] = test[1] if classification and X_test.shape[0] else none
+            epoch_ends[ends] = done
+            ends += 1
+            pos = 0
+            sums[0], sums[1], sums[2] = 0.0, 0.0, 0.0
+        if (first_step + done) % every == 0 and _finite(params) and _finite(state):
+            row = saved % ring_params.shape[0]
+            ring_params[row] = params
+            for j, slot in enumerate((slot1, slot2, slot3)):
+                ring_slots[row, j, : len(slot)] = slot
+            ring_state[row] = state
+            ring_at[row] = done
+            ring_sums[row] = sums
+            saved += 1
+        if ended and (ends >= max_ends or epoch_logs[ends - 1, 4] < stop_below):
+            break
+    return done, ends, saved

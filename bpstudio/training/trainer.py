@@ -24,7 +24,7 @@ from bpstudio.training.controls import (
     TrainingError,
     check_setting_names,
 )
-from bpstudio.training.history import HISTORY_ROWS, RunHistory
+from bpstudio.training.history import EPOCH_COLUMNS, HISTORY_ROWS, RunHistory
 
 REGULARIZATIONS = ("none", "l1", "l2")
 #: The largest weight a user may type in (an edge edit).
@@ -33,6 +33,8 @@ MAX_WEIGHT = 1e6
 #: run's first and the KEEP_CHECKPOINTS - 1 latest are kept; networks over BIG_NETWORK
 #: parameters keep the first and the latest only (each is a copy of every weight).
 CHECKPOINT_EVERY = 50
+#: "As many epochs as fit": a chunk of compiled steps is sized by time.
+ALL_EPOCHS = 1 << 30
 KEEP_CHECKPOINTS = 5
 BIG_NETWORK = 1_000_000
 #: The engines a trainer can be told to use; "auto" takes the compiled one for networks it
@@ -459,10 +461,12 @@ class Trainer:
             self._compiled, self._compiled_for = compiled.CompiledSteps(net), key
         return self._compiled
 
-    def run_steps(self, most: int) -> int:
-        """Up to `most` steps at once, never past the end of the epoch or the next
-        checkpoint, their logs recorded after them: one call into the compiled engine when
-        it is in use, else a loop of NumPy steps. Returns the steps made."""
+    def run_steps(self, most: int, epochs: int = 1, stop_below: float | None = None) -> int:
+        """Up to `most` steps at once, their logs recorded after them: one call into the
+        compiled engine when it is in use, which goes on through at most `epochs` epoch ends
+        (and, given `stop_below`, not past an epoch whose test loss is below it), else a
+        loop of NumPy steps, which stops at the epoch's end and at the next checkpoint.
+        Returns the steps made."""
         if self.failure is not None:
             raise TrainingError(
                 f"training stopped: {self.failure['message']}; roll back or reset first"
@@ -473,31 +477,82 @@ class Trainer:
         if not all(c.chunkable for c in self.callbacks.callbacks):
             most = 1
         net = self.net
-        left_in_epoch = -(-(len(self._order) - self._pos) // self.batch_size)
-        to_checkpoint = CHECKPOINT_EVERY - net.steps % CHECKPOINT_EVERY
-        n = max(1, min(most, left_in_epoch, to_checkpoint))
         steps = self._compiled_steps()
         if steps is None:
-            return self._numpy_steps(n)
+            left_in_epoch = -(-(len(self._order) - self._pos) // self.batch_size)
+            to_checkpoint = CHECKPOINT_EVERY - net.steps % CHECKPOINT_EVERY
+            return self._numpy_steps(max(1, min(most, left_in_epoch, to_checkpoint)))
         started = time.perf_counter()
         with np.errstate(**QUIET):
-            chunk = steps.run(self.X, self.Y, self._order, self._pos, self.batch_size, n)
+            chunk = steps.run(
+                self.X,
+                self.Y,
+                self._order,
+                self._pos,
+                self.batch_size,
+                max(1, most),
+                test=(self.X_test, self.Y_test),
+                max_ends=max(1, epochs),
+                stop_below=-math.inf if stop_below is None else stop_below,
+                sums=self._epoch_sums,
+                every=CHECKPOINT_EVERY,
+                keep=KEEP_CHECKPOINTS,
+            )
         if chunk.done:
             self._seconds_per_step = (time.perf_counter() - started) / chunk.done
-            classification = net.loss.classification
-            rows = min(chunk.done * self.batch_size, len(self._order) - self._pos)
-            accuracy = chunk.accuracy.tolist() if classification else [math.nan] * chunk.done
-            self._book(
-                chunk.done,
-                chunk.rows(classification),
-                rows,
-                chunk.loss.tolist(),
-                accuracy,
-                chunk.logs(chunk.done - 1, classification),
-            )
+            self._book_chunk(chunk)
         if chunk.failed is not None:  # NumPy says where it broke down, as it always has
             return chunk.done + self._numpy_steps(1)
         return chunk.done
+
+    def _book_chunk(self, chunk):
+        """Book a chunk of compiled steps as the NumPy engine books its steps one by one:
+        the rows, the epochs that ended (logs from the kernel), the callbacks (on_epoch_end
+        for each epoch, on_train_batch_end once, after the chunk's last step, before the
+        end of the epoch it closes), the place in the epoch, the checkpoints."""
+        net = self.net
+        done, first = chunk.done, net.steps - chunk.done
+        classification = net.loss.classification
+        self.history.steps.extend(np.arange(first, net.steps), chunk.rows(classification))
+        logs = self.last_logs = chunk.logs(done - 1, classification)
+        start = (self.epoch, self.batch, self._pos, self._order)
+        bounds = chunk.epoch_ends.tolist()
+        at = 0
+        for end, values, order in zip(bounds, chunk.epochs, chunk.orders):
+            if end == done:
+                self.callbacks.on_train_batch_end(self.batch + end - at - 1, logs)
+            self._close_epoch(first + end, values.tolist(), order)
+            at = end
+        if at < done:
+            self._pos = min(self._pos + (done - at) * self.batch_size, len(self._order))
+            self.callbacks.on_train_batch_end(self.batch + done - at - 1, logs)
+            self.batch += done - at
+        self._epoch_sums = [chunk.sums[0], chunk.sums[1], int(chunk.sums[2])]
+        for cp in chunk.checkpoints:
+            ended = sum(1 for end in bounds if end <= cp["at"])
+            epoch, batch, pos, order = start
+            if ended:
+                since = cp["at"] - bounds[ended - 1]
+                batch, pos, order = since, since * self.batch_size, chunk.orders[ended - 1]
+            else:
+                batch, pos = batch + cp["at"], pos + cp["at"] * self.batch_size
+            self._keep_checkpoint(
+                {
+                    "net": {
+                        "params": cp["params"],
+                        "state": self._compiled.split_state(cp["state"]),
+                        "slots": cp["slots"],
+                        "iterations": net.optimizer.iterations - done + cp["at"],
+                        "steps": first + cp["at"],
+                    },
+                    "epoch": epoch + ended,
+                    "batch": batch,
+                    "pos": pos,
+                    "order": order.copy(),
+                    "sums": [cp["sums"][0], cp["sums"][1], int(cp["sums"][2])],
+                    "events": len(self.history.events),
+                }
+            )
 
     def _numpy_steps(self, n: int) -> int:
         """Up to n steps on the NumPy engine, fewer if one fails. Returns the steps made."""
@@ -557,7 +612,6 @@ class Trainer:
         """Book `steps` steps made, the last one `last`, on `rows` training examples: the
         epoch's sums (added one by one, as always), the callbacks (with the last step's
         logs), the place in the epoch; the epoch's end and the checkpoints when they come."""
-        net = self.net
         self._pos += rows
         sums = self._epoch_sums
         sums[0] = sum(losses, sums[0])
@@ -568,10 +622,14 @@ class Trainer:
         if self._pos >= len(self.X):
             self._end_epoch()
         if (last + 1) % CHECKPOINT_EVERY == 0 and self._finite():
-            first, *recent = self._checkpoints
-            keep = KEEP_CHECKPOINTS if net.count_params() <= BIG_NETWORK else 2
-            recent = recent[max(len(recent) - (keep - 2), 0) :]  # room for the new one
-            self._checkpoints = [first, *recent, self._checkpoint()]
+            self._keep_checkpoint(self._checkpoint())
+
+    def _keep_checkpoint(self, checkpoint):
+        """Keep a new checkpoint: the first of the run, the newest few, this one."""
+        first, *recent = self._checkpoints
+        keep = KEEP_CHECKPOINTS if self.net.count_params() <= BIG_NETWORK else 2
+        recent = recent[max(len(recent) - (keep - 2), 0) :]  # room for the new one
+        self._checkpoints = [first, *recent, checkpoint]
 
     def _start_checkpoints(self):
         """Checkpoints start again here (a new run, a resumed one, a history continued)."""
@@ -590,20 +648,26 @@ class Trainer:
         total, acc, n = self._epoch_sums
         train = self.evaluate(self.X, self.Y)
         test = self.evaluate(self.X_test, self.Y_test)
-        logs = {
-            "loss": total / n,
-            "accuracy": acc / n,
-            "train_loss": train["loss"],
-            "train_accuracy": train.get("accuracy", math.nan),
-            "test_loss": test["loss"],
-            "test_accuracy": test.get("accuracy", math.nan),
-        }
-        self.history.epochs.append(net.steps, list(logs.values()))
+        values = [
+            total / n,
+            acc / n,
+            train["loss"],
+            train.get("accuracy", math.nan),
+            test["loss"],
+            test.get("accuracy", math.nan),
+        ]
+        self._close_epoch(net.steps, values, net.shuffle_rng.permutation(len(self.X)))
+
+    def _close_epoch(self, step, values, order):
+        """The epoch ended at `step` with these logs (EPOCH_COLUMNS); the next one takes
+        `order`."""
+        logs = dict(zip(EPOCH_COLUMNS, values))
+        self.history.epochs.append(step, values)
         self.callbacks.on_epoch_end(self.epoch, logs)
         self.epoch += 1
         self.batch = 0
         self._pos = 0
-        self._order = net.shuffle_rng.permutation(len(self.X))
+        self._order = order
         self._epoch_sums = [0.0, 0.0, 0]
 
     def evaluate(self, X=None, Y=None) -> dict:
@@ -637,10 +701,27 @@ class Trainer:
             if end_step is not None and self.net.steps >= end_step:
                 break
             left = math.inf if end_step is None else end_step - self.net.steps
-            self.run_steps(int(min(left, max(self.chunk_size(), 1) * 4)))
+            epochs = ALL_EPOCHS if end_epoch is None else end_epoch - self.epoch
+            self.run_steps(int(min(left, max(self.chunk_size(), 1) * 4)), epochs)
         self._clock(False)
         self.callbacks.on_train_end({})
         return self.history
+
+    def _epochs_allowed(self, controls, epoch_target, playing) -> tuple[int, float | None]:
+        """How many epoch ends a chunk may pass, and the test loss it must stop below (or
+        None), so that it stops where the controls would have stopped it: the epoch asked
+        for, the lesson's pause, the user's stop condition."""
+        epochs, below = ALL_EPOCHS, None
+        targets = [epoch_target, controls.pause_at_epoch]
+        condition = controls.stop_condition
+        if playing:
+            targets.append(condition.epoch)
+            if condition.test_loss is not None and not condition.loss_met:
+                below = condition.test_loss
+        for target in targets:
+            if target is not None and target > self.epoch:
+                epochs = min(epochs, target - self.epoch)
+        return epochs, below
 
     def serve(self, controls: TrainerControls, on_idle=None):
         """The worker thread's loop: obey the controls until asked to stop, one step (or one
@@ -692,7 +773,7 @@ class Trainer:
                     most = self.chunk_size()  # compiled: as many as fit in a few ms
                 self._clock(True)
                 epoch = self.epoch
-                self.run_steps(most)
+                self.run_steps(most, *self._epochs_allowed(controls, epoch_target, c.playing))
                 working = True
                 stop = (
                     controls.stop_condition.reached(

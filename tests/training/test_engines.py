@@ -151,3 +151,47 @@ def test_chunks_record_what_single_steps_record(engine):
         chunked.batch,
         chunked.net.steps,
     )
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_a_rollback_returns_to_the_checkpoint_whole(engine):
+    """Compiled chunks run through epoch ends and checkpoints inside the kernel: a rollback
+    after a breakdown returns to the state the run had at that checkpoint, every part."""
+    if engine == "compiled" and not compiled.warm_up("float64", wait=True):
+        pytest.skip("the compiled engine is not here")
+    project = with_fix(exploding_gradients(), 1)  # clipped: it trains
+    reference = project.make_trainer(engine=engine)
+    reference.fit(steps=150)  # the state at the checkpoint of step 150
+    trainer = project.make_trainer(engine=engine)
+    trainer.fit(epochs=7)  # 175 steps, in chunks of several epochs on the compiled engine
+    trainer.set_hyperparameters(learning_rate=1e6, global_clipnorm=None)
+    trainer.fit(epochs=2)
+    assert trainer.failure is not None and trainer.failure["step"] > 175
+    assert trainer.rollback() == 150
+    np.testing.assert_array_equal(trainer.net.flat_params, reference.net.flat_params)
+    assert trainer.epoch == reference.epoch
+    (meta, arrays), (want_meta, want) = trainer.progress(), reference.progress()
+    for key in ("batch", "position", "iterations"):
+        assert meta[key] == want_meta[key], key
+    for key, value in want.items():  # the order, the epoch's sums, the optimizer's slots
+        if not key.startswith("active/"):  # (when units were last active is not rolled back)
+            np.testing.assert_array_equal(arrays[key], value, err_msg=key)
+    assert len(trainer.history.epochs) == len(reference.history.epochs) == 6
+
+
+@needs_numba
+def test_a_compiled_chunk_stops_where_the_controls_would():
+    """One call may train many epochs; it stops at the epoch asked for and after the first
+    epoch whose test loss is below the stop condition's."""
+    trainer = first_network().make_trainer(engine="compiled")
+    trainer.run_steps(10_000, epochs=3)
+    assert trainer.epoch == 3 and trainer.batch == 0 and trainer.net.steps == 75
+    reference = first_network().make_trainer(engine="numpy")
+    reference.fit(epochs=40)
+    losses = reference.history.epochs.column("test_loss")
+    ranked = np.sort(losses)
+    below = float(ranked[20] + ranked[21]) / 2  # met first somewhere in the middle
+    first = int(np.argmax(losses < below)) + 1
+    trainer = first_network().make_trainer(engine="compiled")
+    trainer.run_steps(100_000, epochs=40, stop_below=below)
+    assert trainer.epoch == first
