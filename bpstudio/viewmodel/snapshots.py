@@ -405,6 +405,9 @@ class DrawGate:
     def open(self):
         self._open.set()
 
+    def is_open(self) -> bool:
+        return self._open.is_set()
+
     def pass_through(self):
         """For the training thread: wait while the gate is closed."""
         if not self._open.is_set():
@@ -419,7 +422,12 @@ class SnapshotThrottle(Callback):
     Given `frame` (seconds), it keeps to one snapshot per frame instead: the training time
     before the next snapshot is what is left of a frame once the last snapshots were made and
     drawn (smoothed), never less than `interval`. So the picture moves at the same pace on a
-    fast machine and a slow one, and all the rest of the time goes to training."""
+    fast machine and a slow one, and all the rest of the time goes to training.
+
+    While `overlap()` is true, training does not wait for the drawing: the trainer's steps
+    run without the GIL (the compiled engine), so the GUI draws while they go on. Then a
+    snapshot goes out every `overlap_frame` seconds once the GUI has drawn the last one (it
+    opens the gate), or after the gate's timeout if it never says so."""
 
     #: Weight of the newest drawing time in the smoothed one.
     SMOOTHING = 0.2
@@ -434,8 +442,12 @@ class SnapshotThrottle(Callback):
         clock=time.monotonic,
         gate: DrawGate | None = None,
         frame: float | None = None,
+        overlap=None,
+        overlap_frame: float = 1 / 30,
     ):
         self.maker = maker
+        self.overlap = overlap
+        self.overlap_frame = overlap_frame
         self.publish = publish
         self.interval = interval
         self.clock = clock
@@ -447,6 +459,15 @@ class SnapshotThrottle(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
+        if self.overlap is not None and self.overlap():
+            since = now - self._last
+            drawn = self.gate is None or self.gate.is_open()
+            if since >= self.overlap_frame and (drawn or since >= self.gate.timeout):
+                if self.gate is not None:
+                    self.gate.close()  # opened by the GUI once drawn; nobody waits on it
+                self.publish(self.maker.make())
+                self._last = now
+            return
         if now - self._last >= self.training_time:
             if self.gate is not None:
                 self.gate.close()

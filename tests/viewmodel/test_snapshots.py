@@ -134,3 +134,26 @@ def test_a_reset_clears_the_rate_and_the_clock():
     again = maker.make()
     assert again.steps_per_second == 0 and again.elapsed == 0
     assert SnapshotMaker(trainer, timed=False).make().elapsed == 0
+
+
+def test_overlapping_it_publishes_each_frame_once_the_last_is_drawn():
+    """While the trainer runs without the GIL it trains on as the window draws: a snapshot
+    every overlap_frame once the window has opened the gate (drawn the last), or after the
+    gate's timeout when it never does."""
+    clock, times = Clock(), []
+    gate = DrawGate(timeout=0.25)
+    throttle = SnapshotThrottle(
+        Maker(), lambda s: times.append(clock.now), interval=0.025, clock=clock, gate=gate,
+        frame=0.05, overlap=lambda: True, overlap_frame=1 / 34,
+    )  # fmt: skip
+    for _ in range(5):  # the window draws each in 10 ms, then opens the gate
+        train(throttle, clock, 0.010)
+        gate.open()
+    train(throttle, clock, 0.5)
+    cycles = [b - a for a, b in itertools.pairwise(times)]
+    assert all(c >= 1 / 34 for c in cycles[:3])
+    assert not gate.is_open() and cycles[-1] == pytest.approx(0.25, abs=0.002)  # timed out
+    gate.open()
+    published = len(times)
+    train(throttle, clock, 1.0)
+    assert len(times) - published == pytest.approx(4, abs=1)  # never opened: timeouts only
