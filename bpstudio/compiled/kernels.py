@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 # Layer, activation, loss, optimizer and regularizer codes (engine.py maps names to them).
@@ -271,14 +272,14 @@ def _gather(X, order, first, rows, into):
 def train_steps(
     X, Y, Yi, order, start, batch_size, steps,  # data: Y (n, outputs) floats, Yi class indices
     params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a, layer_b,
-    state_at, reg, reg_l1, reg_l2, noise,
+    state_at, reg, reg_l1, reg_l2, noise, drawn, row0,
     loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
     slot1, slot2, slot3, last_active, relu_of, first_step, dead_window,
     out_loss, out_accuracy, out_grad, out_weight, out_ratio, out_mean, out_std, out_saturation,
     out_dead, out_dead_batch, Zs, As, stats, dbuf, dnext, update,
 ):  # fmt: skip
     """Train `steps` mini-batches: batch s is rows order[start + s * batch_size ...] of X/Y.
-    Writes step s's logs into row s of the out_* arrays and returns the steps done; stops
+    Writes step s's logs into row row0 + s of the out_* arrays and returns the steps done; stops
     before updating on a step whose loss or gradient is not finite (returning NON_FINITE - s
     for step s, the weights as they were before it).
 
@@ -286,18 +287,18 @@ def train_steps(
     layer's gamma and beta start in the flat params, state_at where its running mean and
     variance start in `state`; fan_in/fan_out; act code and argument (NO_ACTIVATION: none);
     layer_a/layer_b (Dropout: rate and scale; BatchNormalization: momentum and epsilon); reg
-    code and rates. noise: the dropout draws of these steps, in the order the NumPy engine
-    draws them. Loss: loss_code, whether it is fused with the output activation (from the
-    logits), the targets as class indices in Yi (indices) or rows of Y. Optimizer: opt_code, lr,
-    its arguments (SGD: momentum, -, -, nesterov; RMSprop: rho, momentum, epsilon, centered;
-    Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none), iterations so far, its state in
-    slot1..3. relu_of[layer]: the row of last_active for that layer's units (-1: none)."""
+    code and rates. noise: the dropout draws, in the order the NumPy engine draws them,
+    these steps' from noise[drawn]. Loss: loss_code, whether it is fused with the output
+    activation (from the logits), the targets as class indices in Yi (indices) or rows of
+    Y. Optimizer: opt_code, lr, its arguments (SGD: momentum, -, -, nesterov; RMSprop: rho,
+    momentum, epsilon, centered; Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none),
+    iterations so far, its state in slot1..3. relu_of[layer]: the row of last_active for
+    that layer's units (-1: none)."""
     n_layers = len(fan_out)
     n_total = len(order)
     last = n_layers - 1
     outputs = fan_out[last]
     Z_out, A_out = Zs[last], As[n_layers]  # the output layer's logits and outputs
-    drawn = 0
     for s in range(steps):
         first = start + s * batch_size
         rows = min(batch_size, n_total - first)
@@ -432,8 +433,8 @@ def train_steps(
                 u = (-alpha) * slot1[p] / (math.sqrt(slot2[p]) + opt_c)
             update[p] = u
         # ---- the measurements (core/meter.py StepMeter.measure), before the update
-        out_loss[s] = loss
-        out_accuracy[s] = correct
+        out_loss[row0 + s] = loss
+        out_accuracy[row0 + s] = correct
         for layer in range(n_layers):
             if kind[layer] == DENSE:
                 k, size = at_a[layer], fan_in[layer] * fan_out[layer]
@@ -442,9 +443,10 @@ def train_steps(
                     g2 += grads[k + m] * grads[k + m]
                     w2 += params[k + m] * params[k + m]
                     u2 += update[k + m] * update[k + m]
-                out_grad[s, layer] = math.sqrt(g2)
-                out_weight[s, layer] = math.sqrt(w2)
-                out_ratio[s, layer] = math.sqrt(u2) / out_weight[s, layer] if w2 else math.inf
+                w = math.sqrt(w2)
+                out_grad[row0 + s, layer] = math.sqrt(g2)
+                out_weight[row0 + s, layer] = w
+                out_ratio[row0 + s, layer] = math.sqrt(u2) / w if w2 else math.inf
             if act[layer] == NO_ACTIVATION:
                 continue
             fo = fan_out[layer]
@@ -463,9 +465,9 @@ def train_steps(
             for i in range(rows):
                 for j in range(fo):
                     spread += (A[i, j] - mean) * (A[i, j] - mean)
-            out_mean[s, layer] = mean
-            out_std[s, layer] = math.sqrt(spread / (rows * fo))
-            out_saturation[s, layer] = saturated / (rows * fo)
+            out_mean[row0 + s, layer] = mean
+            out_std[row0 + s, layer] = math.sqrt(spread / (rows * fo))
+            out_saturation[row0 + s, layer] = saturated / (rows * fo)
             u = relu_of[layer]
             if u >= 0:
                 alive, dead = 0, 0
@@ -478,8 +480,8 @@ def train_steps(
                         alive += 1
                     if last_active[u, j] < step + 1 - dead_window:
                         dead += 1
-                out_dead_batch[s, layer] = 1.0 - alive / fo
-                out_dead[s, layer] = dead / fo
+                out_dead_batch[row0 + s, layer] = 1.0 - alive / fo
+                out_dead[row0 + s, layer] = dead / fo
         for p in range(len(params)):
             params[p] += update[p]
     return steps
@@ -562,7 +564,10 @@ def train_epochs(
     for layer in range(len(fan_out)):
         if kind[layer] == DROPOUT and 0.0 < layer_a[layer] < 1.0:
             per_row += fan_in[layer]
-    done, ends, saved, drawn = 0, 0, 0, 0
+    # Counters passed on to train_steps start as np.int64: a plain 0 is a literal to numba,
+    # which compiles the callee once for it and once for int64 (6 s more, measured).
+    done, drawn = np.int64(0), np.int64(0)
+    ends, saved = 0, 0
     pos = start
     while done < steps:
         left = (n - pos + batch_size - 1) // batch_size
@@ -571,13 +576,12 @@ def train_epochs(
         result = train_steps(
             X, Y, Yi, orders[ends], pos, batch_size, k,
             params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a,
-            layer_b, state_at, reg, reg_l1, reg_l2, noise[drawn:],
+            layer_b, state_at, reg, reg_l1, reg_l2, noise, drawn, done,
             loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm,
             iterations + done, slot1, slot2, slot3, last_active, relu_of, first_step + done,
-            dead_window, out_loss[done:], out_accuracy[done:], out_grad[done:],
-            out_weight[done:], out_ratio[done:], out_mean[done:], out_std[done:],
-            out_saturation[done:], out_dead[done:], out_dead_batch[done:],
-            Zs, As, stats, dbuf, dnext, update,
+            dead_window, out_loss, out_accuracy, out_grad, out_weight, out_ratio, out_mean,
+            out_std, out_saturation, out_dead, out_dead_batch, Zs, As, stats, dbuf, dnext,
+            update,
         )  # fmt: skip
         if result < 0:
             return NON_FINITE - (done + NON_FINITE - result), ends, saved
