@@ -46,13 +46,21 @@ def random_case(seed, dtype="float64"):
               kernel_regularizer=reg, use_bias=bool(rng.integers(0, 4)))
         for _ in range(depth)
     ] + [Dense(outputs, activation=out_act, kernel_regularizer=reg)]  # fmt: skip
+    return compiled_case(layers, loss, rng, seed, dtype)
+
+
+def compiled_case(layers, loss, rng, seed, dtype, one_hot=False):
+    """The network of `layers` compiled with `loss` and an optimizer picked by the seed, 37
+    rows of random data for it (class indices or one-hot rows) and an order of the rows."""
     net = Sequential(layers, input_dim=int(rng.integers(1, 5)), seed=seed, dtype=dtype,
                      dead_window=3)  # fmt: skip
     net.compile(registry.get("optimizer", OPTIMIZERS[seed % len(OPTIMIZERS)]), loss)
-    n = 37
+    n, outputs = 37, net.output_dim
     X = rng.normal(size=(n, net.input_dim)) * 2
     if loss == "categorical_crossentropy":
         Y = rng.integers(0, outputs, n)
+        if one_hot:
+            Y = np.eye(outputs)[Y]
     elif loss == "binary_crossentropy":
         Y = rng.integers(0, 2, (n, 1))
     else:
@@ -93,20 +101,7 @@ def random_layered_case(seed, dtype="float64"):
         layers.append(Dense(outputs, activation=out_act))
     else:
         layers += [Dense(outputs), Activation(out_act)]
-    net = Sequential(layers, input_dim=int(rng.integers(1, 5)), seed=seed, dtype=dtype,
-                     dead_window=3)  # fmt: skip
-    net.compile(registry.get("optimizer", OPTIMIZERS[seed % len(OPTIMIZERS)]), loss)
-    n = 37
-    X = rng.normal(size=(n, net.input_dim)) * 2
-    if loss == "categorical_crossentropy":
-        Y = rng.integers(0, outputs, n)
-        if seed % 4 >= 2:
-            Y = np.eye(outputs)[Y]  # one-hot rows
-    elif loss == "binary_crossentropy":
-        Y = rng.integers(0, 2, (n, 1))
-    else:
-        Y = rng.normal(size=(n, outputs))
-    return net, net.prepare_inputs(X), net.prepare_targets(Y), rng.permutation(n)
+    return compiled_case(layers, loss, rng, seed, dtype, one_hot=seed % 4 >= 2)
 
 
 CASES = [(random_case, seed) for seed in range(48)]
