@@ -724,9 +724,9 @@ class Trainer:
         return epochs, below
 
     def serve(self, controls: TrainerControls, on_idle=None):
-        """The worker thread's loop: obey the controls until asked to stop, one step (or one
-        chunk of compiled steps, a few milliseconds) per iteration so that pause and stop
-        take effect within a frame.
+        """The worker thread's loop: obey the controls until asked to stop, one chunk of
+        steps (a few milliseconds; one step when asked for steps or slowed down) per
+        iteration so that pause and stop take effect within a frame.
 
         `on_idle()` is called each time training comes to rest (paused, a requested step
         done, a reset, a failure), so the caller can publish the final state."""
@@ -770,7 +770,7 @@ class Trainer:
                 if not c.playing and batches and epoch_target is None:
                     batches -= 1
                 elif not controls.delay:
-                    most = self.chunk_size()  # compiled: as many as fit in a few ms
+                    most = self.chunk_size()  # as many as fit in a few ms
                 self._clock(True)
                 epoch = self.epoch
                 self.run_steps(most, *self._epochs_allowed(controls, epoch_target, c.playing))
