@@ -11,13 +11,17 @@ from bpstudio.qt.panels.gradients import FLOOR
 
 
 def wait_idle(qtbot, window, timeout=5000):
-    """Wait until the worker is at rest and its final snapshot has been drawn."""
+    """Wait until the worker is at rest and its final snapshot has been drawn (not one made
+    at the same step before it: the one after a chunk's last step comes before the epoch it
+    closes is booked)."""
     controls = window.session.controls
     qtbot.waitUntil(controls.at_rest, timeout=timeout)
     trainer = window.session.trainer
     qtbot.waitUntil(
         lambda: (
-            window.last_snapshot is not None and window.last_snapshot.step == trainer.step_count
+            window.last_snapshot is not None
+            and window.last_snapshot.final
+            and window.last_snapshot.step == trainer.step_count
         ),
         timeout=timeout,
     )
