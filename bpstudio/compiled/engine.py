@@ -503,11 +503,9 @@ class CompiledSteps:
 
     def _write_state(self, flat):
         """Flat batch-norm statistics back into the layers."""
-        at = 0
-        for x in self.normalized:
-            for key in ("moving_mean", "moving_variance"):
-                x.state[key][...] = flat[at : at + x.output_dim]
-                at += x.output_dim
+        live = self.net.state()
+        for key, value in self.split_state(flat).items():
+            live[key][...] = value
 
     def _buffers(self, batch_size: int) -> tuple:
         """The kernel's working arrays for batches of `batch_size` (kept between calls):

@@ -262,6 +262,7 @@ def _row_loss(loss_code, fused, indices, Z, A, Y, Yi, i, r, outputs, d, per):
 
 @njit(cache=True, nogil=True)
 def _gather(X, order, first, rows, into):
+    """into[i] = X[order[first + i]] for the batch's rows (NumPy's X[idx])."""
     for i in range(rows):
         r = order[first + i]
         for m in range(X.shape[1]):
