@@ -129,7 +129,7 @@ def unsupported(net) -> str | None:
         if type(layer).__name__ not in LAYERS:
             return f"{type(layer).__name__} layers train on NumPy"
         act = layer.activation
-        if act is not None and act.name not in ACTIVATIONS and act.name != "softmax":
+        if act is not None and act.name not in ACTIVATIONS:
             return f"the {act.name} activation trains on NumPy"
         if _regularizer(layer) not in REGULARIZERS:
             return f"the {layer.kernel_regularizer.name} regularizer trains on NumPy"
@@ -423,14 +423,7 @@ class CompiledSteps:
         epoch_logs = np.zeros((max(ends, 1), 6))
         epoch_ends = np.zeros(max(ends, 1), np.int64)
         total = np.array([sums[0], sums[1], float(sums[2])])
-        size = len(net.flat_params)
-        ring = (
-            np.zeros((keep, size), dtype),
-            np.zeros((keep, 3, size), dtype),
-            np.zeros((keep, len(state)), dtype),
-            np.zeros(keep, np.int64),
-            np.zeros((keep, 3)),
-        )
+        ring = self._ring(keep, len(state))
         As, Zs, stats, dbuf, dnext, update = self._buffers(batch_size)
         clip = opt.global_clipnorm or 0.0
         done, ended, saved = kernels().train_epochs(
@@ -464,9 +457,9 @@ class CompiledSteps:
         checkpoints = [
             {
                 "at": int(ring[3][r]),
-                "params": ring[0][r],
-                "slots": {name: ring[1][r, j] for j, name in enumerate(names) if name},
-                "state": ring[2][r],
+                "params": ring[0][r].copy(),  # copies: the ring is used again
+                "slots": {name: ring[1][r, j].copy() for j, name in enumerate(names) if name},
+                "state": ring[2][r].copy(),
                 "sums": ring[4][r].tolist(),
             }
             for r in ((saved - kept + i) % keep for i in range(kept))
@@ -506,6 +499,21 @@ class CompiledSteps:
         live = self.net.state()
         for key, value in self.split_state(flat).items():
             live[key][...] = value
+
+    def _ring(self, keep: int, state: int) -> tuple:
+        """The checkpoint ring the kernel writes into (kept between calls): `keep` rows of
+        params, slots (3), batch-norm statistics, the step and the epoch's sums."""
+        ring = getattr(self, "_checkpoints", None)
+        if ring is None or len(ring[3]) != keep:
+            size, dtype = len(self.net.flat_params), self.net.dtype
+            ring = self._checkpoints = (
+                np.zeros((keep, size), dtype),
+                np.zeros((keep, 3, size), dtype),
+                np.zeros((keep, state), dtype),
+                np.zeros(keep, np.int64),
+                np.zeros((keep, 3)),
+            )
+        return ring
 
     def _buffers(self, batch_size: int) -> tuple:
         """The kernel's working arrays for batches of `batch_size` (kept between calls):
