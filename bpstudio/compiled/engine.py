@@ -103,7 +103,8 @@ def warm_up(dtype, wait=False) -> bool:
 
 
 def _compile(dtype: str):
-    """Train a tiny network one step: the kernels are compiled for these argument types."""
+    """Train a tiny network one step and evaluate it: the kernels are compiled for the
+    argument types of every run (tests/compiled/test_warm_up.py: no run compiles again)."""
     from bpstudio.core import SGD, Dense, Sequential
 
     global _missing
@@ -113,7 +114,9 @@ def _compile(dtype: str):
         X = net.prepare_inputs(np.zeros((2, 2)))
         Y = net.prepare_targets(np.zeros((2, 1)))
         with np.errstate(all="ignore"):
-            CompiledSteps(net).run(X, Y, np.arange(2), 0, 2, 1)
+            steps = CompiledSteps(net)
+            steps.run(X, Y, np.arange(2), 0, 2, 1)
+            steps.evaluate(X, Y)
         _ready.add(dtype)
     except Exception as exc:  # numba broken or missing a piece: say so, train on NumPy
         _missing = f"the compiled engine could not be built ({type(exc).__name__}: {exc})"
@@ -309,13 +312,15 @@ class CompiledSteps:
     def _targets(self, Y) -> tuple:
         """Y as the kernels take it: (floats, class indices, whether indices)."""
         if Y.ndim == 1:
-            return np.zeros((1, 1), self.net.dtype), Y.astype(np.int64, copy=False), True
-        return Y, np.zeros(1, np.int64), False
+            indices = np.ascontiguousarray(Y, np.int64)
+            return np.zeros((1, 1), self.net.dtype), indices, True
+        return np.ascontiguousarray(Y), np.zeros(1, np.int64), False
 
     def evaluate(self, X, Y) -> dict:
         """{"loss", "accuracy" (classification)} of all of X in inference mode, as
         Sequential.evaluate gives them."""
         net = self.net
+        X = np.ascontiguousarray(X)
         Yf, Yi, indices = self._targets(Y)
         loss, accuracy = kernels().evaluate(
             X, Yf, Yi, net.flat_params, self._state(), *self._layers(), self.loss_code,
@@ -371,8 +376,10 @@ class CompiledSteps:
         steps = max(0, min(steps, first_left + (max(max_ends, 1) - 1) * per_epoch))
         ends = 0 if steps < first_left else 1 + (steps - first_left) // per_epoch
         ends = min(ends, max(max_ends, 1))
+        X = np.ascontiguousarray(X)
         Yf, Yi, indices = self._targets(Y)
         X_test, Y_test = test if test is not None else (X[:0], Y[:0])
+        X_test = np.ascontiguousarray(X_test)
         Yf_test, Yi_test, _ = self._targets(Y_test)
         code = OPTIMIZERS[opt.name]
         grads = net.flat_grads
@@ -417,9 +424,11 @@ class CompiledSteps:
         else:
             noise = empty
         state = self._state()
-        # Each step's logs: loss, accuracy, then per layer grad, weight, ratio, mean, std,
-        # saturation, dead, dead_batch (fresh arrays: the chunk keeps views of them).
-        out = np.zeros((10, max(steps, 1), len(net.layers)))
+        # Each step's logs: loss and accuracy, then per layer grad, weight, ratio, mean, std,
+        # saturation, dead, dead_batch (fresh arrays: the chunk keeps views of them). Every
+        # array is contiguous, as in the warm-up's call: numba compiles anew for a layout.
+        logs = np.zeros((2, max(steps, 1)))
+        out = np.zeros((8, max(steps, 1), len(net.layers)))
         epoch_logs = np.zeros((max(ends, 1), 6))
         epoch_ends = np.zeros(max(ends, 1), np.int64)
         total = np.array([sums[0], sums[1], float(sums[2])])
@@ -435,7 +444,7 @@ class CompiledSteps:
             float(b), float(c), bool(flag), float(clip), opt.iterations,
             slots[0], slots[1], slots[2], last_active, self.relu_of, net.steps,
             net.meter.dead_window,
-            out[0, :, 0], out[1, :, 0], *out[2:],
+            logs[0], logs[1], *out,
             Zs, As, stats, dbuf, dnext, update,
         )  # fmt: skip
         failed = None
@@ -468,16 +477,16 @@ class CompiledSteps:
         return Chunk(
             done,
             failed,
-            out[0, :done, 0],
-            out[1, :done, 0],
+            logs[0, :done],
+            logs[1, :done],
+            out[0][:done, kernel],
+            out[1][:done, kernel],
             out[2][:done, kernel],
-            out[3][:done, kernel],
-            out[4][:done, kernel],
-            out[5][:done, act],
-            out[6][:done, act],
-            out[7][:done, self.saturating],
-            out[8][:done, self.relu],
-            out[9][:done, self.relu],
+            out[3][:done, act],
+            out[4][:done, act],
+            out[5][:done, self.saturating],
+            out[6][:done, self.relu],
+            out[7][:done, self.relu],
             epoch_logs[:ended],
             epoch_ends[:ended],
             list(orders[1 : ended + 1]),
