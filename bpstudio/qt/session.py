@@ -6,6 +6,7 @@ snapshot_ready signal (immutable snapshots, queued to the GUI thread by Qt)."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import traceback
 
@@ -156,6 +157,44 @@ class TrainingSession(QObject):
         if not self._started:
             return True
         return self._thread.wait(timeout_ms)
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker's thread is running."""
+        return self._thread.isRunning()
+
+    def dispose(self):
+        """Stopped: delete this session once its thread has ended, now if it has. A thread
+        busy with what it cannot leave halfway (a forced compiled engine waiting for its
+        compile) is kept until it ends, out of its parent's hands: a QThread destroyed while
+        it runs aborts the process."""
+        if self._started and not self._thread.isFinished():
+            self.setParent(None)
+            _ending.add(self)
+            self.finished.connect(self._ended)
+            if not self._thread.isFinished():
+                return
+        self._ended()
+
+    def _ended(self):
+        _ending.discard(self)
+        self.deleteLater()
+
+
+#: Sessions stopped while their thread was still busy (see TrainingSession.dispose).
+_ending: set[TrainingSession] = set()
+
+
+def ending() -> frozenset:
+    """The sessions stopped whose threads have not ended yet."""
+    return frozenset(_ending)
+
+
+@atexit.register
+def wait_for_ending():
+    """Before the interpreter exits: the threads of stopped sessions end first."""
+    for session in list(_ending):
+        session._thread.wait()
 
 
 class SnapshotHub(QObject):

@@ -69,7 +69,7 @@ class TrainingController(QObject):
         if self.session is not None:
             self.session.snapshot_ready.disconnect(self.hub.offer)
             self.session.stop()
-            self.session.deleteLater()
+            self.session.dispose()
             self.session = None
             self.last_snapshot = None
 
