@@ -77,7 +77,7 @@ def headless_rate(project_path, seconds) -> float:
 
 
 def gui_run(project_path, seconds, probe_seconds, size):
-    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 
     from bpstudio.project import load_project
     from bpstudio.qt.app import application
@@ -85,7 +85,20 @@ def gui_run(project_path, seconds, probe_seconds, size):
 
     app = application()
     folder = tempfile.mkdtemp()
-    window = StudioWindow(
+    paints = []
+
+    class TimedWindow(StudioWindow):
+        """Times each repaint of the window (Qt paints every changed widget in one go)."""
+
+        def event(self, event):
+            if event.type() != QEvent.Type.UpdateRequest:
+                return super().event(event)
+            start = time.perf_counter()
+            result = super().event(event)
+            paints.append((time.perf_counter() - start) * 1000)
+            return result
+
+    window = TimedWindow(
         load_project(project_path),
         settings=QSettings(str(Path(folder) / "s.ini"), QSettings.Format.IniFormat),
     )
@@ -155,11 +168,14 @@ def gui_run(project_path, seconds, probe_seconds, size):
     app.exec()
     lateness.sort()
     frames.sort()
+    paints.sort()
     steps, refresh = rates("start", "watched")
     probed_steps, probed_refresh = rates("watched", "end")
     return {
         "frame update ms": statistics.median(frames),
         "frame update p99 ms": frames[int(len(frames) * 0.99)],
+        "paint ms": statistics.median(paints),
+        "paint p99 ms": paints[int(len(paints) * 0.99)],
         "latency median ms": statistics.median(lateness),
         "p99 latency ms": lateness[int(len(lateness) * 0.99)],
         "refresh Hz": refresh,

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.project import Project, editing
+from bpstudio.qt.canvas import RADIUS
 from tests.qt.test_window import wait_idle
 
 
@@ -339,3 +340,24 @@ def test_a_network_too_big_for_a_small_computer_is_built_only_if_the_user_says_s
     builder.inspector.changed.emit(0, {"units": 4})  # a small one asks nothing
     assert len(asked) == 2 and window.project.layers[0]["units"] == 4
     window.document.modified = False
+
+
+def test_edges_are_drawn_in_their_weights_colour_and_strength(qtbot, make_window):
+    """Blue for a positive weight, orange for a negative one, the weak ones paler."""
+    window = make_window()
+    canvas = window.network_panel.canvas
+    layer, a, b, kernel, _ = next(seg for seg in canvas.edges.segments if seg[3] is not None)
+    big = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    small = np.unravel_index(np.argmin(np.abs(kernel)), kernel.shape)
+    image = canvas.viewport().grab().toImage()
+
+    def colour(r, c):
+        p, q = a.sources[r] + QPointF(RADIUS, 0), b.positions[c] - QPointF(RADIUS, 0)
+        # A fifth of the way along, away from where edges cross.
+        point = canvas.mapFromScene(p + (q - p) / 5)
+        found = image.pixelColor(point.x(), point.y())
+        return found.red(), found.green(), found.blue()
+
+    red, _, blue = colour(*big)
+    assert (blue > red) == (kernel[big] > 0), (colour(*big), kernel[big])
+    assert sum(colour(*small)) > sum(colour(*big))  # paler: nearer white
