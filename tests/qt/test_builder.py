@@ -346,7 +346,7 @@ def test_edges_are_drawn_in_their_weights_colour_and_strength(qtbot, make_window
     """Blue for a positive weight, orange for a negative one, the weak ones paler."""
     window = make_window()
     canvas = window.network_panel.canvas
-    layer, a, b, kernel, _ = next(seg for seg in canvas.edges.segments if seg[3] is not None)
+    _, a, b, kernel, _ = next(seg for seg in canvas.edges.segments if seg[3] is not None)
     big = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
     small = np.unravel_index(np.argmin(np.abs(kernel)), kernel.shape)
     image = canvas.viewport().grab().toImage()

@@ -1,16 +1,19 @@
 """The training session's thread: a session stopped while its worker is busy with what it
 cannot leave halfway (a forced compiled engine waiting for its compile) is kept until the
-thread ends and deleted then; destroying a running QThread aborts the process."""
+thread ends and deleted then; destroying a running QThread aborts the process. The hub that
+hands snapshots to the panels: while training runs, each panel draws in a turn of its own."""
 
 import threading
 
 import shiboken6
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from bpstudio.core import Callback
 from bpstudio.lessons.catalog import LESSONS, lessons
 from bpstudio.qt import session as sessions
-from bpstudio.qt.session import TrainingSession
+from bpstudio.qt.panels.loss import LossPanel
+from bpstudio.qt.session import SnapshotHub, TrainingSession
+from bpstudio.viewmodel.snapshots import SnapshotMaker
 
 
 class Busy(Callback):
@@ -52,3 +55,40 @@ def test_a_session_at_rest_is_deleted_at_once(qtbot):
     session.dispose()
     assert session not in sessions.ending()
     qtbot.waitUntil(lambda: not shiboken6.isValid(session), timeout=5000)
+
+
+def test_the_hub_runs_deferred_draws_a_turn_each_and_then_says_drawn(qtbot):
+    hub = SnapshotHub()
+    ran, drawn = [], []
+    hub.drawn.connect(lambda: drawn.append(list(ran)))
+
+    def first():
+        ran.append("first")
+        QTimer.singleShot(0, lambda: ran.append("between"))  # an event after this turn
+
+    def second():
+        ran.append("second")
+
+    hub.snapshot_ready.connect(lambda s: (hub.defer(first), hub.defer(second), hub.defer(first)))
+    hub.offer("a snapshot")
+    qtbot.waitUntil(lambda: bool(drawn), timeout=5000)
+    # Deferred again before its turn: once. Other events run between two draws.
+    assert drawn == [["first", "between", "second"]]
+
+
+def test_a_panel_draws_live_snapshots_in_a_turn_of_its_own_and_the_final_one_at_once(qtbot):
+    trainer = LESSONS[lessons()[0]]().make_trainer(engine="numpy")
+    hub = SnapshotHub()
+    panel = LossPanel(hub)
+    qtbot.addWidget(panel)
+    panel.show()
+    maker = SnapshotMaker(trainer)
+    trainer.fit(steps=3)
+    live = maker.make()
+    hub.snapshot_ready.emit(live)
+    assert panel.shown is None and panel.snapshot is live
+    qtbot.waitUntil(lambda: panel.shown is live, timeout=5000)
+    trainer.fit(steps=1)
+    final = maker.make(final=True)
+    hub.snapshot_ready.emit(final)
+    assert panel.shown is final

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as exporters
+import shiboken6
 from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
@@ -28,6 +29,9 @@ class Panel(QWidget):
         self.snapshot = None
         self.shown = None
         self._received = 0
+        #: Runs a draw in an event-loop turn of its own (the SnapshotHub's), if the source
+        #: offers it: while training runs, the panels draw one by one.
+        self._defer = getattr(source, "defer", None)
         source.snapshot_ready.connect(self._receive)
 
     def _receive(self, snapshot):
@@ -37,8 +41,16 @@ class Panel(QWidget):
         # (A dock tabbed away stays "visible" to Qt; what shows is its visible region.)
         self._stale = not self.isVisible() or self.visibleRegion().isEmpty()
         self._received += 1
-        if not self._stale and (snapshot.final or self._received % self.every == 0):
-            self._draw(snapshot)
+        if snapshot.final or self._defer is None:
+            if not self._stale:
+                self._draw(snapshot)  # at rest: at once, so what is shown is complete
+        elif not self._stale and self._received % self.every == 0:
+            self._defer(self._draw_latest)
+
+    def _draw_latest(self):
+        """A deferred draw: the newest snapshot, unless it is drawn already."""
+        if shiboken6.isValid(self) and self.shown is not self.snapshot:
+            self._draw(self.snapshot)
 
     def showEvent(self, event):
         super().showEvent(event)
