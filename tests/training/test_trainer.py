@@ -255,6 +255,25 @@ def test_series_memory_is_bounded_and_keeps_the_whole_run():
     np.testing.assert_allclose(s.values[:, 0], s.steps - (s.stride - 1) / 2, atol=s.stride)
 
 
+def test_a_series_stores_rows_a_chunk_at_a_time_as_it_stores_them_one_by_one():
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(5000, 3))
+    one, chunked = Series("abc", capacity=16), Series("abc", capacity=16)
+    for step, row in enumerate(rows):
+        one.append(step, row)
+    at = 0
+    while at < len(rows):
+        k = int(rng.integers(1, 300))
+        chunked.extend(np.arange(at, min(at + k, len(rows))), rows[at : at + k])
+        at += k
+    assert chunked.stride == one.stride == 512
+    np.testing.assert_array_equal(chunked.steps, one.steps)
+    np.testing.assert_array_equal(chunked.values, one.values)
+    # Each stored row is the mean of the rows it stands for, under the last one's step.
+    stride, first = one.stride, one.steps[-1] - one.stride + 1
+    np.testing.assert_allclose(one.values[-1], rows[first : first + stride].mean(axis=0))
+
+
 def test_geometric_moving_average():
     from bpstudio.training.history import geometric_moving_average
 
