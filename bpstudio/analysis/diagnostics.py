@@ -117,18 +117,21 @@ def _growth(named, start, now):
     """(layer, norm at the start, norm now) of the layer whose gradient grew the most, if
     one grew more than GROWTH times (and past 100)."""
     worst = None
-    for i, layer in named:
-        before, after = _median(start[:, i]), _median(now[:, i])
+    columns = [i for i, _ in named]
+    befores, afters = _medians(start[:, columns]).tolist(), _medians(now[:, columns]).tolist()
+    for (_, layer), before, after in zip(named, befores, afters):
         if before > 0 and after > max(GROWTH * before, 100.0):
             if worst is None or after / before > worst[2] / worst[1]:
                 worst = (layer, before, after)
     return worst
 
 
-def diagnose(history: RunHistory, activations: dict | None = None) -> list[Finding]:
+def diagnose(
+    history: RunHistory, activations: dict | None = None, flow: Flow | None = None
+) -> list[Finding]:
     """The findings that hold for the run so far, the most urgent first. `activations` maps
     layer names to activation names (see `activation_names`); without it every ReLU-family
-    layer is taken for plain ReLU."""
+    layer is taken for plain ReLU. `flow`: gradient_flow_of(history), if already known."""
     findings = _non_finite(history)
     if findings:  # what the run showed before it overflowed is beside the point now
         return findings
@@ -137,7 +140,7 @@ def diagnose(history: RunHistory, activations: dict | None = None) -> list[Findi
         columns = meter.group(steps.columns)
         recent = steps.values[-WINDOW:]
         start = steps.values[: min(10, len(steps))]
-        flow = gradient_flow_of(history)
+        flow = flow or gradient_flow_of(history)
         findings += _exploding(flow)
         findings += _vanishing(columns, flow)
         dead = _dead_units(columns, recent, start, activations or {})
@@ -158,6 +161,20 @@ def _median(values) -> float:
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else math.nan
+
+
+def _medians(block) -> np.ndarray:
+    """_median of each column of `block` (rows, columns), in one pass: a call per layer
+    (0.02 ms each, 28 a snapshot) was most of the time snapshots spent judging the run."""
+    finite = np.isfinite(block)
+    ordered = np.sort(np.where(finite, block, np.nan), axis=0)  # NaN last
+    n = finite.sum(axis=0)
+    columns = np.arange(block.shape[1])
+    low, high = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    a, b = ordered[low, columns], ordered[high, columns]
+    with np.errstate(invalid="ignore", over="ignore"):
+        middle = np.where(low == high, a, (a + b) / 2)  # a + a overflows near 1e308
+    return np.where(n > 0, middle, np.nan)
 
 
 def _non_finite(history) -> list[Finding]:

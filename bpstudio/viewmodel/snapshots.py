@@ -193,6 +193,7 @@ class SnapshotMaker:
             [last.get(meter.column(GRAD_NORM, layer.name), math.nan) for layer in net.kernel_layers]
         )
         dead = tuple(net.dead_units())
+        flow = gradient_flow_of(t.history)
         weights = unit_grads = blocks = None
         if net.count_params() > MAX_DRAWN_WEIGHTS:
             kernels = [layer.params["kernel"] for layer in net.layers if isinstance(layer, Dense)]
@@ -246,8 +247,8 @@ class SnapshotMaker:
             feature_names=tuple(t.dataset.feature_names),
             # Judged on every snapshot, from the same history as the curves and dead units
             # beside them, so that no two texts on screen disagree (0.1-0.3 ms).
-            findings=tuple(diagnose(t.history, self._activations)),
-            flow=gradient_flow_of(t.history),
+            findings=tuple(diagnose(t.history, self._activations, flow)),
+            flow=flow,
             unit_grids=slow["unit_grids"],
             feature_grids=self.feature_grids,
             labels=self._labels(),

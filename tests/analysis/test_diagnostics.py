@@ -1,0 +1,41 @@
+"""The gradient-flow judgement against medians taken column by column with np.median, the
+reference, on a real run whose history is given non-finite values and a growing layer."""
+
+import math
+
+import numpy as np
+
+from bpstudio.analysis.diagnostics import GROWTH, gradient_flow_of
+from bpstudio.core import meter
+from bpstudio.core.meter import GRAD_NORM
+from bpstudio.lessons.catalog import LESSONS, lessons
+
+
+def finite_median(values):
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+def test_the_fastest_growing_layer_is_found_by_its_finite_medians():
+    lesson = next(x for x in lessons() if x.slug == "vanishing-gradients")
+    trainer = LESSONS[lesson]().make_trainer(engine="numpy")
+    trainer.fit(steps=60)
+    steps = trainer.history.steps
+    names = [layer.name for layer in trainer.net.kernel_layers]
+    index = [steps.columns.index(meter.column(GRAD_NORM, name)) for name in names]
+    values = steps.values
+    rng = np.random.default_rng(1)
+    values[-5:, index[2]] = values[:10, index[2]].max() * GROWTH * 3 * rng.uniform(1, 2, 5)
+    values[-5:, index[4]] = values[:10, index[4]].max() * GROWTH * 2 * rng.uniform(1, 2, 5)
+    values[[0, 3], index[2]] = [np.nan, np.inf]  # left out of the medians
+    values[-2, index[4]] = -np.inf
+    values[:10, index[0]] = np.nan  # a layer with no finite start is not judged
+    flow = gradient_flow_of(trainer.history)
+    expected = None
+    for name, i in zip(names, index):
+        before, after = finite_median(values[:10, i]), finite_median(values[-5:, i])
+        if before > 0 and after > max(GROWTH * before, 100.0):
+            if expected is None or after / before > expected[2] / expected[1]:
+                expected = (name, before, after)
+    assert expected is not None and expected[0] in (names[2], names[4])
+    assert flow.verdict == "exploding" and flow.grew == expected
