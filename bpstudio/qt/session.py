@@ -56,6 +56,7 @@ class _Worker(QObject):
                 overlap_frame=OVERLAP_FRAME,
             )
             self.trainer.callbacks.callbacks.append(throttle)
+            trainer.deadline = throttle.next_due  # compiled chunks end when a frame is due
             throttle.flush()
             self.trainer.serve(self.controls, on_idle=throttle.flush)
         except Exception:  # a bug must reach the user, not kill the thread silently
@@ -64,6 +65,7 @@ class _Worker(QObject):
             try:
                 if throttle is not None:
                     self.trainer.callbacks.callbacks.remove(throttle)
+                    self.trainer.deadline = None
                 self.controls.mark_at_rest()
             finally:
                 self.finished.emit()  # whatever happened, the thread must be able to end

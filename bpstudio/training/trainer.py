@@ -43,9 +43,14 @@ ENGINES = ("auto", "numpy", "compiled")
 #: Why a run in the window starts on NumPy: the compiled engine is not ready yet (the run
 #: moves to it when it is).
 COMPILING = "compiling (NumPy meanwhile)"
-#: How long one chunk of compiled steps may take: controls are obeyed between chunks, well
-#: within a frame.
+#: How long one chunk of steps takes: controls are obeyed between chunks, well within a
+#: frame.
 CHUNK_SECONDS = 0.004
+#: The longest a compiled chunk may run to end when the window wants its next picture (see
+#: Trainer.deadline): each chunk costs the training thread the GIL back and 0.5 ms of
+#: bookkeeping; a frame of 4 ms chunks (7 of them) left lesson 2 0.72-0.78 of its headless
+#: speed in the window, 3 chunks of up to 12 ms 0.79-0.86 (benchmarks/gui.py).
+LONGEST_CHUNK_SECONDS = 0.012
 #: While serving a GUI, sleep YIELD_FOR seconds every YIELD_EVERY to hand the GIL over
 #: (why, measured: docs/architecture.md).
 YIELD_EVERY = 0.010
@@ -90,6 +95,10 @@ class Trainer:
         self._compiled = None  # the compiled step of this network and settings, when in use
         self._compiled_for = None
         self._seconds_per_step = 0.0
+        #: None, or a callable giving the time.monotonic() by which the next chunk should
+        #: end (the window's next picture is due then): compiled chunks run up to it, up to
+        #: LONGEST_CHUNK_SECONDS, instead of CHUNK_SECONDS.
+        self.deadline = None
         self.last_logs: dict = {}  # the logs of the latest step
         #: Why this run trains on NumPy (None: compiled); decided when a run starts, so that
         #: a run does not change engine halfway (the two agree to 1e-12 a step, but a long
@@ -586,10 +595,16 @@ class Trainer:
         return done
 
     def chunk_size(self) -> int:
-        """How many steps fit in CHUNK_SECONDS, by the last chunk's pace."""
+        """How many steps fit in CHUNK_SECONDS (or up to the deadline), by the last chunk's
+        pace."""
         if self._seconds_per_step <= 0:
             return 1
-        return max(1, int(CHUNK_SECONDS / self._seconds_per_step))
+        seconds = CHUNK_SECONDS
+        if self.deadline is not None and self.engine == "compiled":
+            left = self.deadline() - time.monotonic()
+            if left > seconds:
+                seconds = min(left, LONGEST_CHUNK_SECONDS)
+        return max(1, int(seconds / self._seconds_per_step))
 
     # ------------------------------------------------------------------ training
 

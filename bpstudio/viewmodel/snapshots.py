@@ -483,6 +483,11 @@ class SnapshotThrottle(Callback):
                 self.drawing_time = drawing
                 self.training_time = max(self.interval, self.frame - drawing)
 
+    def next_due(self) -> float:
+        """When the next snapshot is due while training overlaps drawing (on the throttle's
+        clock); a chunk of training may run until then."""
+        return self._last + self.overlap_frame
+
     def flush(self):
         """Publish now (when training comes to rest)."""
         self._last = self.clock()

@@ -1,6 +1,8 @@
 """Which engine a run trains on, and that training in chunks of compiled steps records the
 same run as stepping one by one on NumPy (weights, history, epochs, failures)."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from bpstudio.lessons.catalog import (
     first_network,
     with_fix,
 )
+from bpstudio.training.trainer import CHUNK_SECONDS, LONGEST_CHUNK_SECONDS
 
 needs_numba = pytest.mark.skipif(
     not compiled.warm_up("float64", wait=True), reason="the compiled engine is not here"
@@ -195,3 +198,23 @@ def test_a_compiled_chunk_stops_where_the_controls_would():
     trainer = first_network().make_trainer(engine="compiled")
     trainer.run_steps(100_000, epochs=40, stop_below=below)
     assert trainer.epoch == first
+
+
+@needs_numba
+def test_compiled_chunks_run_up_to_the_deadline_numpy_chunks_do_not():
+    """The window's next picture is due at `deadline()`: compiled chunks run until then (up
+    to LONGEST_CHUNK_SECONDS) instead of CHUNK_SECONDS, so that a frame takes 3 chunks."""
+    project = first_network()
+    for engine, longer in (("compiled", True), ("numpy", False)):
+        trainer = project.make_trainer(engine=engine)
+        trainer.fit(epochs=1)  # the pace of a chunk is known
+        base = trainer.chunk_size()
+        trainer.deadline = lambda: time.monotonic() + 1.0
+        far = trainer.chunk_size()
+        trainer.deadline = lambda: time.monotonic() - 1.0  # due already: the GUI is late
+        assert trainer.chunk_size() == base
+        if longer:
+            ratio = LONGEST_CHUNK_SECONDS / CHUNK_SECONDS
+            assert base > 10 and ratio * base - 1 <= far <= ratio * (base + 1)
+        else:
+            assert far == base
