@@ -28,14 +28,21 @@ class Series:
         self._steps = np.empty(capacity, np.int64)
         self._values = np.empty((capacity, len(self.columns)))
         self._n = 0
-        self._pending: list = []  # (steps, rows) of a group not complete yet
+        self._group = None  # the rows of a group being gathered (with a stride)
         self._pending_rows = 0
 
     def __len__(self):
         return self._n
 
     def append(self, step: int, values):
-        self.extend(np.array([step]), np.asarray(values, float).reshape(1, -1))
+        if self.stride == 1 and self._n < self.capacity:  # the common case, quickly
+            self._steps[self._n] = step
+            self._values[self._n] = values
+            self._n += 1
+        elif self.stride > 1:
+            self._add_pending(step, values, 1)
+        else:
+            self.extend(np.array([step]), np.asarray(values, float).reshape(1, -1))
 
     def extend(self, steps, rows):
         """Rows in order: (k,) steps and (k, columns) values. With a stride, each `stride`
@@ -46,29 +53,33 @@ class Series:
         i, k = 0, len(steps)
         while i < k:
             stride = self.stride
-            if self._pending:  # complete the group an earlier call began
+            if self._pending_rows:  # complete the group an earlier call began
                 take = min(stride - self._pending_rows, k - i)
-                self._pending.append((steps[i : i + take].copy(), rows[i : i + take].copy()))
-                self._pending_rows += take
+                self._add_pending(steps[i + take - 1], rows[i : i + take], take)
                 i += take
-                if self._pending_rows == stride:
-                    group = np.concatenate([r for _, r in self._pending])
-                    last = self._pending[-1][0][-1:]
-                    self._pending.clear()
-                    self._pending_rows = 0
-                    self._put(last, _means(group[None]))
                 continue
             groups = min((k - i) // stride, self.capacity - self._n)
             if groups == 0 and k - i >= stride:
                 groups = 1  # the series is full: _put halves it first
             if groups == 0:
-                self._pending.append((steps[i:].copy(), rows[i:].copy()))
-                self._pending_rows = k - i
+                self._add_pending(steps[k - 1], rows[i:], k - i)
                 break
             end = i + groups * stride
             block = rows[i:end].reshape(groups, stride, -1)
             self._put(steps[i + stride - 1 : end : stride], _means(block))
             i = end
+
+    def _add_pending(self, last_step, rows, count: int):
+        """`count` rows (the last at `last_step`) into the group being gathered; stored as
+        one once it has `stride` rows."""
+        group = self._group
+        if group is None or len(group) != self.stride:
+            group = self._group = np.empty((self.stride, len(self.columns)))
+        group[self._pending_rows : self._pending_rows + count] = rows
+        self._pending_rows += count
+        if self._pending_rows == self.stride:
+            self._pending_rows = 0
+            self._put(np.array([last_step]), _means(group[None]))
 
     def _put(self, steps, values):
         """Store rows as they are, halving the series first if it is full."""
@@ -101,7 +112,6 @@ class Series:
 
     def truncate(self, step: int):
         """Forget every row after `step` (used by rollback)."""
-        self._pending.clear()
         self._pending_rows = 0
         self._n = int(np.searchsorted(self._steps[: self._n], step, side="right"))
 
