@@ -262,10 +262,11 @@ def _dead_units(columns, recent, start, activations) -> list[Finding]:
 def _saturation(columns, recent) -> list[Finding]:
     # An output layer close to 0 or 1 is a confident prediction, not a problem.
     output = columns[ACTIVATION_MEAN][-1][1] if columns.get(ACTIVATION_MEAN) else None
-    for i, layer in columns.get(SATURATION, []):
+    named = columns.get(SATURATION, [])
+    shares = _medians(recent[:, [i for i, _ in named]]).tolist() if named else []
+    for (_, layer), share in zip(named, shares):
         if layer == output:
             continue
-        share = _median(recent[:, i])
         if share >= SATURATED:
             return [
                 Finding(

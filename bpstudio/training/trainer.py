@@ -813,8 +813,8 @@ class Trainer:
                     batches, epoch_target = 0, None
                 elif c.playing and controls.delay:
                     controls.wait(controls.delay)
-                elif time.monotonic() - last_yield >= YIELD_EVERY:
-                    time.sleep(YIELD_FOR)
+                elif self.engine == "numpy" and time.monotonic() - last_yield >= YIELD_EVERY:
+                    time.sleep(YIELD_FOR)  # (compiled chunks leave the GIL as they run)
                     last_yield = time.monotonic()
                 continue
             batches, epoch_target = 0, None

@@ -5,9 +5,15 @@ import math
 
 import numpy as np
 
-from bpstudio.analysis.diagnostics import GROWTH, gradient_flow_of
+from bpstudio.analysis.diagnostics import (
+    GROWTH,
+    SATURATED,
+    WINDOW,
+    diagnose,
+    gradient_flow_of,
+)
 from bpstudio.core import meter
-from bpstudio.core.meter import GRAD_NORM
+from bpstudio.core.meter import GRAD_NORM, SATURATION
 from bpstudio.lessons.catalog import LESSONS, lessons
 
 
@@ -39,3 +45,21 @@ def test_the_fastest_growing_layer_is_found_by_its_finite_medians():
                 expected = (name, before, after)
     assert expected is not None and expected[0] in (names[2], names[4])
     assert flow.verdict == "exploding" and flow.grew == expected
+
+
+def test_a_saturated_layer_is_found_by_the_median_of_its_finite_shares():
+    lesson = next(x for x in lessons() if x.slug == "vanishing-gradients")
+    trainer = LESSONS[lesson]().make_trainer(engine="numpy")
+    trainer.fit(steps=60)
+    steps = trainer.history.steps
+    names = [layer.name for layer in trainer.net.activation_layers]
+    index = [steps.columns.index(meter.column(SATURATION, name)) for name in names]
+    recent = steps.values[-WINDOW:]
+    recent[:, index] = 0.0
+    shares = np.linspace(0.5, 1.0, len(recent))
+    recent[:, index[3]] = shares
+    recent[::7, index[3]] = np.nan  # left out of the median
+    found = [f for f in diagnose(trainer.history) if f.kind == "saturation"]
+    expected = finite_median(steps.values[-WINDOW:, index[3]])
+    assert expected >= SATURATED and [f.layer for f in found] == [names[3]]
+    assert f"{expected:.0%} of {names[3]}'s outputs" in found[0].message
