@@ -22,14 +22,20 @@ def finite_median(values):
     return float(np.median(values)) if values.size else math.nan
 
 
-def test_the_fastest_growing_layer_is_found_by_its_finite_medians():
+def lesson_2_run(measurement, layers):
+    """Lesson 2 trained 60 steps: the trainer, its `layers` attribute's layer names and the
+    history columns of `measurement` for each."""
     lesson = next(x for x in lessons() if x.slug == "vanishing-gradients")
     trainer = LESSONS[lesson]().make_trainer(engine="numpy")
     trainer.fit(steps=60)
-    steps = trainer.history.steps
-    names = [layer.name for layer in trainer.net.kernel_layers]
-    index = [steps.columns.index(meter.column(GRAD_NORM, name)) for name in names]
-    values = steps.values
+    columns = trainer.history.steps.columns
+    names = [layer.name for layer in getattr(trainer.net, layers)]
+    return trainer, names, [columns.index(meter.column(measurement, name)) for name in names]
+
+
+def test_the_fastest_growing_layer_is_found_by_its_finite_medians():
+    trainer, names, index = lesson_2_run(GRAD_NORM, "kernel_layers")
+    values = trainer.history.steps.values
     rng = np.random.default_rng(1)
     values[-5:, index[2]] = values[:10, index[2]].max() * GROWTH * 3 * rng.uniform(1, 2, 5)
     values[-5:, index[4]] = values[:10, index[4]].max() * GROWTH * 2 * rng.uniform(1, 2, 5)
@@ -48,12 +54,8 @@ def test_the_fastest_growing_layer_is_found_by_its_finite_medians():
 
 
 def test_a_saturated_layer_is_found_by_the_median_of_its_finite_shares():
-    lesson = next(x for x in lessons() if x.slug == "vanishing-gradients")
-    trainer = LESSONS[lesson]().make_trainer(engine="numpy")
-    trainer.fit(steps=60)
+    trainer, names, index = lesson_2_run(SATURATION, "activation_layers")
     steps = trainer.history.steps
-    names = [layer.name for layer in trainer.net.activation_layers]
-    index = [steps.columns.index(meter.column(SATURATION, name)) for name in names]
     recent = steps.values[-WINDOW:]
     recent[:, index] = 0.0
     shares = np.linspace(0.5, 1.0, len(recent))
