@@ -15,6 +15,7 @@ import bpstudio
 from bpstudio._resources import resource_path
 from bpstudio.project import ProjectError, load_project
 from bpstudio.qt import theme
+from bpstudio.qt.collector import collect_in_gui_thread
 from bpstudio.qt.session import PAINT_IDLE_MS
 
 _NOISE = ("This plugin does not support propagateSizeHints()",)
@@ -39,6 +40,7 @@ def application() -> QApplication:
     app.setApplicationVersion(bpstudio.__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "bpstudio.svg"))))
     theme.configure()
+    collect_in_gui_thread()
     _one_blas_thread()
     _compile_meanwhile()
     return app

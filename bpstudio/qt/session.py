@@ -12,6 +12,7 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+from bpstudio.qt.collector import collect_in_gui_thread
 from bpstudio.training.trainer import Trainer, TrainerControls
 from bpstudio.viewmodel.snapshots import DrawGate, SnapshotMaker, SnapshotThrottle
 
@@ -97,6 +98,7 @@ class TrainingSession(QObject):
         self._started = False
 
     def start(self):
+        collect_in_gui_thread()  # before the worker runs Python
         self._started = True
         self._thread.start()
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from bpstudio.project import ProjectError
+from bpstudio.qt.collector import collect_in_gui_thread
 
 
 class BackgroundWriter(QObject):
@@ -33,6 +34,7 @@ class BackgroundWriter(QObject):
     def start(self, job: Callable[[], object], then: Callable[[str | None], None]):
         """Run `job()` (it must only touch what it was given) and then `then(error)`."""
         self.wait()  # the previous write ends first: files are written in order
+        collect_in_gui_thread()
         self._job += 1
         number, self._then, self._error = self._job, then, None
 

@@ -3,6 +3,7 @@ cannot leave halfway (a forced compiled engine waiting for its compile) is kept 
 thread ends and deleted then; destroying a running QThread aborts the process. The hub that
 hands snapshots to the panels: while training runs, each panel draws in a turn of its own."""
 
+import gc
 import threading
 
 import shiboken6
@@ -11,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 from bpstudio.core import Callback
 from bpstudio.lessons.catalog import LESSONS, lessons
 from bpstudio.qt import session as sessions
+from bpstudio.qt.collector import collecting
 from bpstudio.qt.panels.loss import LossPanel
 from bpstudio.qt.session import SnapshotHub, TrainingSession
 from bpstudio.viewmodel.snapshots import SnapshotMaker
@@ -92,3 +94,33 @@ def test_a_panel_draws_live_snapshots_in_a_turn_of_its_own_and_the_final_one_at_
     final = maker.make(final=True)
     hub.snapshot_ready.emit(final)
     assert panel.shown is final
+
+
+def test_cycles_are_collected_on_the_gui_thread_only(qtbot):
+    """Another thread collecting freed Qt objects made by the GUI thread crashed (CI)."""
+    trainer = LESSONS[lessons()[0]]().make_trainer(engine="numpy")
+    session = TrainingSession(trainer)
+    session.start()
+    try:
+        assert collecting() and not gc.isenabled()
+        where = []
+
+        class Cycle:
+            def __del__(self):
+                where.append(threading.current_thread() is threading.main_thread())
+
+        for _ in range(3):
+            cycle = Cycle()
+            cycle.me = cycle
+        del cycle
+        # Another thread allocates (and keeps) enough to fill the youngest generation many
+        # times over: an automatic collection would run there.
+        kept = []
+        allocating = threading.Thread(target=lambda: kept.extend([] for _ in range(100_000)))
+        allocating.start()
+        allocating.join()
+        qtbot.waitUntil(lambda: len(where) == 3, timeout=10_000)  # the timer, once a second
+        assert all(where)
+    finally:
+        session.stop()
+        session.dispose()
