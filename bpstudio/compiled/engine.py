@@ -163,6 +163,14 @@ def _batch_rows(n: int, start: int, batch_size: int, steps: int) -> np.ndarray:
     return np.minimum(rows, batch_size)
 
 
+def _epoch_orders(rng, n: int, epochs: int) -> np.ndarray:
+    """The orders of the next `epochs` epochs of n rows, (epochs, n), as the NumPy engine
+    draws them from `rng` (a permutation(n) an epoch: the same numbers, tested by the
+    engines' equal runs), in one call: a call an epoch gave the GIL away each time, and a
+    chunk in the window waited up to 5 ms to get it back (62 epochs a chunk in lesson 1)."""
+    return rng.permuted(np.tile(np.arange(n), (epochs, 1)), axis=1)
+
+
 def _columns(layers, chosen):
     """The columns of `chosen` layers in a (steps, layers) array: a slice when they are
     consecutive (a view, no copy), else their indices."""
@@ -413,10 +421,7 @@ class CompiledSteps:
         shuffled = shuffle_rng.bit_generator.state if ends else None
         orders = np.empty((ends + 1, n), np.int64)
         orders[0] = order
-        # Each row shuffled in turn, as permutation(n) would one call an epoch (the same
-        # numbers, tested by the engines' equal runs), in one call: 62 calls a chunk in the
-        # window each risked a wait for the GIL.
-        orders[1:] = shuffle_rng.permuted(np.tile(np.arange(n), (ends, 1)), axis=1)
+        orders[1:] = _epoch_orders(shuffle_rng, n, ends)
         per_row = sum(x.input_dim for x in self.dropped)
         rows = None
         if per_row:
@@ -454,8 +459,7 @@ class CompiledSteps:
             failed = done = -(done - kernels().NON_FINITE)
         if ended < ends:  # the generators as if only what was used had been drawn
             shuffle_rng.bit_generator.state = shuffled
-            for _ in range(ended):
-                shuffle_rng.permutation(n)
+            _epoch_orders(shuffle_rng, n, ended)
         if per_row and done < steps:
             dropout_rng.bit_generator.state = dropped
             dropout_rng.random(int(rows[:done].sum()) * per_row, dtype=dtype)

@@ -198,6 +198,12 @@ def test_a_compiled_chunk_stops_where_the_controls_would():
     trainer = first_network().make_trainer(engine="compiled")
     trainer.run_steps(100_000, epochs=40, stop_below=below)
     assert trainer.epoch == first
+    # The orders drawn ahead for the epochs it did not train are given back: the shuffle
+    # generator is where the NumPy engine leaves it after those epochs.
+    stopped = first_network().make_trainer(engine="numpy")
+    stopped.fit(epochs=first)
+    state = stopped.net.shuffle_rng.bit_generator.state
+    assert trainer.net.shuffle_rng.bit_generator.state == state
 
 
 @needs_numba
