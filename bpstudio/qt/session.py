@@ -21,8 +21,9 @@ from bpstudio.viewmodel.snapshots import DrawGate, SnapshotMaker, SnapshotThrott
 #: training, which waits while the window draws (both need the GIL).
 FRAME = 1 / 20.5
 #: Seconds per snapshot, at least, while training runs compiled: the kernel leaves the GIL
-#: to the window, so training goes on while it draws. A snapshot goes out at the end of the
-#: first chunk (4 ms at most) after this: 31-34 frames a second for lessons 1 and 2.
+#: to the window, so training goes on while it draws. A chunk of compiled steps ends when
+#: the next snapshot is due (Trainer.deadline), or within 4 ms once the window has drawn the
+#: last: 32-33 frames a second for lessons 1 and 2.
 OVERLAP_FRAME = 1 / 34
 #: The least training time between two snapshots, however slowly the window draws.
 MIN_TRAINING = 0.025
