@@ -34,6 +34,8 @@ from bpstudio.data.datasets import DatasetRecipe, make_dataset  # noqa: E402
 from bpstudio.training.trainer import Trainer  # noqa: E402
 
 SMALL = {"2-4-2-1": [4, 2], "2-8-8-8-1": [8, 8, 8], "2-8x6-1": [8] * 6}
+#: Playground's trainer alone, and as its app runs it (with both losses every epoch).
+PLAYGROUND = {"Playground training": False, "Playground oneStep": True}
 REPEATS = 5
 
 
@@ -81,27 +83,35 @@ def fit_rate(trainer, epochs):
 
 PLAYGROUND_DRIVER = """
 const nn = require("./nn.js");
-const [hidden, epochs] = [JSON.parse(process.argv[2]), +process.argv[3]];
-const points = [];
-for (let i = 0; i < 250; i++) points.push([Math.random() * 10 - 5, Math.random() * 10 - 5]);
+const [hidden, epochs, losses] = [JSON.parse(process.argv[2]), +process.argv[3],
+  process.argv[4] === "losses"];
+const circle = n => Array.from({length: n}, () => [Math.random() * 10 - 5, Math.random() * 10 - 5]);
+const [train, test] = [circle(250), circle(250)];
 const label = p => (Math.hypot(p[0], p[1]) < 2.5 ? 1 : -1);
 const net = nn.buildNetwork([2, ...hidden, 1], nn.Activations.TANH, nn.Activations.TANH,
   null, ["x", "y"], false);
+const loss = points => points.reduce(
+  (sum, p) => sum + nn.Errors.SQUARE.error(nn.forwardProp(net, p), label(p)), 0) / points.length;
+let seen = 0;  // the losses, used, so that no engine could skip them
 const start = process.hrtime.bigint();
-for (let e = 0; e < epochs; e++) {
-  points.forEach((p, i) => {
+for (let e = 0; e < epochs; e++) {  // playground.ts oneStep(), without its drawing
+  train.forEach((p, i) => {
     nn.forwardProp(net, p);
     nn.backProp(net, label(p), nn.Errors.SQUARE);
     if ((i + 1) % 10 === 0) nn.updateWeights(net, 0.03, 0);
   });
+  if (losses) seen += loss(train) + loss(test);
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+if (Number.isNaN(seen)) console.error("a loss is NaN");
 console.log(JSON.stringify(epochs * 250 / seconds));
 """
 
 
 def playground_runner(src: Path):
-    """A function(hidden, epochs) -> samples/s of Playground's own nn.ts under node."""
+    """A function(hidden, epochs, losses) -> samples/s of Playground's own nn.ts under node:
+    its training alone, or with the train and test losses its oneStep() computes every
+    epoch (as Trainer.fit evaluates both sets at each epoch end) when `losses`."""
     work = Path(tempfile.mkdtemp())
     shutil.copy(src / "nn.ts", work / "nn.ts")
     npm = ["npm", "install", "--silent", "--prefix", str(work), "typescript@5"]
@@ -111,9 +121,9 @@ def playground_runner(src: Path):
                    cwd=work, check=True)  # fmt: skip
     (work / "driver.js").write_text(PLAYGROUND_DRIVER)
 
-    def run(hidden, epochs):
+    def run(hidden, epochs, losses):
         out = subprocess.run(
-            ["node", "driver.js", json.dumps(hidden), str(epochs)],
+            ["node", "driver.js", json.dumps(hidden), str(epochs), "losses" if losses else "-"],
             cwd=work, check=True, capture_output=True, text=True,
         )  # fmt: skip
         return float(out.stdout)
@@ -135,20 +145,22 @@ def main():
     if engine.available() is not None or not engine.warm_up("float64", wait=True):
         sys.exit(f"the compiled engine is not available: {engine.available()}")
     playground = playground_runner(args.playground_src) if args.playground_src else None
-    print(f"{'net':<12}{'contender':<22}{'samples/s':>12}{'/ bare loop':>13}")
+    print(f"{'net':<12}{'contender':<22}{'samples/s':>12}{'/ bare loop':>13}{'compiled / it':>17}")
     for name, hidden in SMALL.items():
-        rates = {k: [] for k in ("bare NumPy loop", "compiled", "NumPy engine", "Playground")}
+        rates = {k: [] for k in ("bare NumPy loop", "compiled", "NumPy engine", *PLAYGROUND)}
         for _ in range(REPEATS):  # interleaved
             rates["bare NumPy loop"].append(bare_loop(small_trainer(hidden, "numpy"), args.epochs))
             rates["compiled"].append(fit_rate(small_trainer(hidden, "compiled"), args.epochs))
             rates["NumPy engine"].append(fit_rate(small_trainer(hidden, "numpy"), args.epochs))
-            if playground:
-                rates["Playground"].append(playground(hidden, args.epochs))
+            for contender, losses in PLAYGROUND.items() if playground else ():
+                rates[contender].append(playground(hidden, args.epochs, losses))
         bare = statistics.median(rates["bare NumPy loop"])
+        compiled = statistics.median(rates["compiled"])
         for contender, values in rates.items():
             if values:
                 rate = statistics.median(values)
-                print(f"{name:<12}{contender:<22}{rate:>12,.0f}{rate / bare:>13.2f}")
+                ours = f"{compiled / rate:>17.2f}" if contender in PLAYGROUND else ""
+                print(f"{name:<12}{contender:<22}{rate:>12,.0f}{rate / bare:>13.2f}{ours}")
     big(args)
 
 
