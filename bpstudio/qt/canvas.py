@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,10 +151,35 @@ class ColumnItem(QGraphicsObject):
         self.canvas, self.col, self.height = canvas, col, height
         self.setAcceptHoverEvents(True)
         self.setToolTip(_column_tip(col))
+        # Painted into a pixmap kept until update(): a frame that changes only the edges or
+        # another column blits this one instead of painting it again (each column's paint
+        # took 0.7 ms, eight of them in every repaint of lesson 2's canvas, measured).
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.selected = False
         self.bias = None
         self.dead = None
         self.hover_unit = None
+        #: Each unit's frame colour from its bias, (r, g, b) or None (see set_live).
+        self.bias_colors: list = []
+        self._shown = self._pictures = None
+
+    def set_live(self, bias, dead):
+        """Take a snapshot's biases and dead units (and the canvas's pictures); repaint only
+        if what is drawn changed: the frames' colours, the dead marks, the pictures."""
+        self.bias, self.dead = bias, dead
+        colors = [
+            theme.mix(theme.BLUE if b > 0 else theme.ORANGE, 0.35 + 0.65 * min(abs(b), 1.0))
+            if math.isfinite(b)
+            else None
+            for b in ([] if bias is None else bias.tolist())
+        ]
+        self.bias_colors = colors
+        pictures = self.canvas.pictures.get(self.col.title)
+        marks = None if dead is None else np.asarray(dead, bool).tobytes()
+        shown = (tuple(colors), marks)
+        if shown != self._shown or pictures is not self._pictures:
+            self._shown, self._pictures = shown, pictures
+            self.update()
 
     def boundingRect(self):
         col = self.col
@@ -297,13 +323,9 @@ class ColumnItem(QGraphicsObject):
             square = QRectF(p.x() - RADIUS, p.y() - RADIUS, 2 * RADIUS, 2 * RADIUS)
             edge = QColor(theme.LINE_GREY if faded else theme.MID_GREY)
             width = 1.2
-            if self.bias is not None and k < len(self.bias) and np.isfinite(self.bias[k]):
+            if k < len(self.bias_colors) and self.bias_colors[k] is not None:
                 # The bias as the frame's colour and strength (the fill is the picture).
-                edge = _tint(
-                    theme.BLUE if self.bias[k] > 0 else theme.ORANGE,
-                    0.35 + 0.65 * min(abs(float(self.bias[k])), 1.0),
-                )
-                width = 2.5
+                edge, width = QColor(*self.bias_colors[k]), 2.5
             if k == self.hover_unit:
                 edge, width = QColor(theme.TRAIN), 3.0
             if pictures is not None and k < len(pictures) and pictures[k] is not None:
@@ -408,10 +430,51 @@ class EdgesItem(QGraphicsItem):
         self.rect = QRectF()
         self.highlight = None  # (layer name, row, column)
         self._drawn_lines: dict = {}
+        self._levels_of: dict = {}  # layer name -> (kernel, its levels)
+        self._look = None
         self.setZValue(-1)
+        # As the columns (see ColumnItem): repainted only when a line's strength step or
+        # sign changes; a frame that changes only a column blits the edges under it.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def boundingRect(self):
         return self.rect
+
+    def refresh(self):
+        """Repaint if the edges as drawn changed (their strength steps and signs, the
+        highlighted one's width), or always when a segment is drawn as blocks."""
+        look = [self.highlight]
+        for layer, a, b, kernel, _ in self.segments:
+            if kernel is None or not (a.sources and b.positions):
+                look = None  # blocks (a big network) or grey lines: drawn every time
+                break
+            keys, scale = self._levels(layer, kernel)
+            look.append(keys.tobytes())
+            if self.highlight is not None and self.highlight[0] == layer:
+                look.append(float(kernel[self.highlight[1:]]) / (scale or 1.0))
+        if look is None or look != self._look:
+            self._look = look
+            self.update()
+
+    def forget(self):
+        """The canvas was laid out again: the next refresh repaints."""
+        self._look = None
+        self.update()
+
+    def _levels(self, layer, kernel) -> tuple[np.ndarray, float]:
+        """Each weight's strength step and sign as one key, step * 2 + (w > 0), -1 where it
+        is not finite; and the layer's largest |w| (kept for the kernel last given)."""
+        kept = self._levels_of.get(layer)
+        if kept is not None and kept[0] is kernel:
+            return kept[1]
+        finite = np.isfinite(kernel)
+        magnitude = np.abs(np.where(finite, kernel, 0.0))
+        scale = float(magnitude.max()) if magnitude.size else 0.0
+        # The strength in EDGE_LEVELS steps (see _paint_lines).
+        levels = np.rint(np.minimum(magnitude / (scale or 1.0), 1.0) * (EDGE_LEVELS - 1))
+        keys = np.where(finite, levels.astype(np.int64) * 2 + (kernel > 0), -1)
+        self._levels_of[layer] = (kernel, (keys, scale))
+        return keys, scale
 
     def paint(self, painter: QPainter, option, widget=None):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -427,15 +490,12 @@ class EdgesItem(QGraphicsItem):
             painter.setPen(QPen(QColor(theme.LINE_GREY), 1))
             painter.drawLines(lines.ravel().tolist())
             return
-        rows, cols = np.nonzero(np.isfinite(kernel))
-        values = kernel[rows, cols]
-        magnitude = np.abs(values)
-        scale = float(magnitude.max()) if magnitude.size else 0.0
         # The strength in EDGE_LEVELS steps, a pen and one drawLines call for each step and
         # sign, the strongest last (on top): a pen and a call per edge took 8.5 ms a paint for
         # the 344 edges of lesson 2's network, the window's slowest paint (measured).
-        levels = np.rint(np.minimum(magnitude / (scale or 1.0), 1.0) * (EDGE_LEVELS - 1))
-        keys = levels.astype(np.int64) * 2 + (values > 0)
+        all_keys, scale = self._levels(layer, kernel)
+        rows, cols = np.nonzero(all_keys >= 0)
+        keys = all_keys[rows, cols]
         order = np.argsort(keys, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(keys[order])) + 1):
             if group.size:
@@ -522,6 +582,12 @@ def _edge_pen(positive: bool, level: int) -> QPen:
 def _tint(color: str, amount: float) -> QColor:
     """`color` mixed with white: amount 1 is the colour itself, 0 is white."""
     return QColor(*theme.mix(color, amount))
+
+
+def _made_for(made, grids, titles) -> bool:
+    """Whether pictures made for `made` = (grids, titles) are those of these grids (the same
+    object) and titles."""
+    return made is not None and made[0] is grids and made[1] == titles
 
 
 def _anchors(col: Column) -> list[float]:
@@ -640,9 +706,12 @@ class NetworkCanvas(QGraphicsView):
         self.caption_gap = 0.0  # the input features' names need a line each
         #: Column title -> one QImage per drawn unit: what it computes over the input plane.
         self.pictures: dict[str, list[QImage]] = {}
-        #: The input features' pictures, made once for the snapshots' feature grids.
+        #: The input features' pictures by name, and by column as `pictures` has them, made
+        #: once for the snapshots' feature grids; the units' likewise (see _make_pictures).
         self.feature_images: dict[str, QImage] = {}
-        self._features_for = None
+        self.feature_pictures: dict[str, list[QImage]] = {}
+        self.unit_pictures: dict[str, list[QImage]] = {}
+        self._features_for = self._units_for = None
         #: Texts that did not fit where they are drawn (a test looks for none).
         self.elided: set[str] = set()
 
@@ -710,6 +779,7 @@ class NetworkCanvas(QGraphicsView):
         scene.setSceneRect(rect)
         self.edges.rect = scene.sceneRect()
         self.edges.prepareGeometryChange()
+        self.edges.forget()
         self._laid_out_for = self.viewport().size()
         self.fit()
         if self.snapshot is not None:
@@ -804,43 +874,52 @@ class NetworkCanvas(QGraphicsView):
         self._make_pictures(s)
         dense = 0
         relu = dict(zip(s.relu_layers, s.dead))
+        biases, deads = {}, {}
         for item in self.items:
             col = item.col
-            item.bias, item.dead = None, None
             if col.kind == "Dense" and weights is not None and dense < len(weights):
                 bias = weights[dense][1]
-                item.bias = bias if bias is not None and len(bias) == col.units else None
+                biases[item] = bias if bias is not None and len(bias) == col.units else None
                 dense += 1
-            item.dead = relu.get(col.title)
-            if col.kind == "Activation" and item.dead is not None:
+            deads[item] = dead = relu.get(col.title)
+            if col.kind == "Activation" and dead is not None:
                 # An activation layer's dead units belong to the column of units before it.
                 for other in reversed(self.items[: self.items.index(item)]):
                     if other.col.has_units:
-                        other.dead = item.dead if len(item.dead) == other.col.units else None
+                        deads[other] = dead if len(dead) == other.col.units else None
                         break
-            item.update()
-        self.edges.update()
+        for item in self.items:
+            item.set_live(biases.get(item), deads[item])
+        self.edges.refresh()
 
     def _make_pictures(self, s):
-        """Each drawn unit's output over the input plane, as an image (2-D data only)."""
-        self.pictures = {}
-        if s.feature_grids:
-            # The features' pictures never change (the same arrays in every snapshot): made
-            # once, not on every frame.
-            if self._features_for is not s.feature_grids:
-                self._features_for = s.feature_grids
-                self.feature_images = {
-                    name: heat_image(grid, fixed=True) for name, grid in s.feature_grids.items()
-                }
-            images = self.feature_images
-            for col in self.columns:
-                if col.kind == "input" and col.toggles:  # the 2-D data sets' features
-                    self.pictures[col.title] = [images.get(name) for name in col.labels]
+        """Each drawn unit's output over the input plane, as an image (2-D data only). The
+        same grids come in every snapshot until the trainer makes new ones (10 a second, the
+        features' never): their images and lists are made once, and a column whose pictures
+        are the same list is not painted again for them."""
+        inputs = tuple(c.title for c in self.columns if c.kind == "input" and c.toggles)
+        dense = tuple(c.title for c in self.columns if c.kind == "Dense")
+        if s.feature_grids is None:
+            self._features_for, self.feature_pictures = None, {}
+        elif not _made_for(self._features_for, s.feature_grids, inputs):
+            self._features_for = (s.feature_grids, inputs)
+            self.feature_images = {
+                name: heat_image(grid, fixed=True) for name, grid in s.feature_grids.items()
+            }
+            self.feature_pictures = {
+                col.title: [self.feature_images.get(name) for name in col.labels]
+                for col in self.columns
+                if col.title in inputs  # the 2-D data sets' features
+            }
         if s.unit_grids is None:
-            return
-        dense = [c for c in self.columns if c.kind == "Dense"]
-        for col, grids in zip(dense, s.unit_grids):
-            self.pictures[col.title] = [heat_image(g) for g in grids[:MAX_DRAWN_UNITS]]
+            self._units_for, self.unit_pictures = None, {}
+        elif not _made_for(self._units_for, s.unit_grids, dense):
+            self._units_for = (s.unit_grids, dense)
+            self.unit_pictures = {
+                title: [heat_image(g) for g in grids[:MAX_DRAWN_UNITS]]
+                for title, grids in zip(dense, s.unit_grids)
+            }
+        self.pictures = {**self.feature_pictures, **self.unit_pictures}
 
     def set_overlay(self, values: dict | None, highlight=None):
         """Write `values` beside the units (None: clear) and emphasise one edge, given as

@@ -361,3 +361,43 @@ def test_edges_are_drawn_in_their_weights_colour_and_strength(qtbot, make_window
     red, _, blue = colour(*big)
     assert (blue > red) == (kernel[big] > 0), (colour(*big), kernel[big])
     assert sum(colour(*small)) > sum(colour(*big))  # paler: nearer white
+
+
+def test_a_snapshot_repaints_only_what_it_changes(qtbot, make_window, monkeypatch):
+    """The columns and the edges paint from a kept pixmap until what they draw changes; a
+    changed bias or weight is painted at once."""
+    import dataclasses
+
+    from bpstudio.qt.canvas import ColumnItem, EdgesItem
+
+    window = make_window()
+    train_epoch(qtbot, window)
+    canvas, s = window.network_panel.canvas, window.last_snapshot
+    painted = []  # (Qt calls `paint` past a patch of the class; these it calls from Python)
+    for cls, name in ((ColumnItem, "_paint_units"), (EdgesItem, "_paint_lines")):
+        paint = getattr(cls, name)
+        monkeypatch.setattr(
+            cls, name, lambda self, *a, paint=paint: painted.append(self) or paint(self, *a)
+        )
+
+    def show(snapshot):
+        painted.clear()
+        canvas.show_snapshot(snapshot)
+        return canvas.viewport().grab().toImage()
+
+    show(s)
+    show(s)
+    assert painted == []  # the same snapshot again: nothing painted anew
+    dense = next(item for item in canvas.items if item.col.title == "dense")
+    kernel, bias = s.weights[0]
+    frame = dense.col.positions[0] + QPointF(RADIUS - 1, 0)  # on the first unit's frame
+    point = canvas.mapFromScene(frame)
+    before = show(s).pixelColor(point)
+    flipped = np.where(np.arange(len(bias)) == 0, -np.sign(bias[0]) * 0.9, bias)
+    image = show(dataclasses.replace(s, weights=((kernel, flipped), *s.weights[1:])))
+    assert painted == [dense]  # the edges under it blitted
+    assert image.pixelColor(point) != before
+    turned = kernel.copy()
+    turned[0, 0] = -turned[0, 0]
+    show(dataclasses.replace(s, weights=((turned, flipped), *s.weights[1:])))
+    assert canvas.edges in painted and dense not in painted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -10,7 +11,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
 
 class Panel(QWidget):
@@ -95,7 +96,8 @@ class Panel(QWidget):
             generator.setTitle(f"Backprop Studio: {self.title}")
             painter = QPainter(generator)
             try:
-                self.render(painter, QPoint(0, 0))
+                with uncached(self):
+                    self.render(painter, QPoint(0, 0))
             finally:
                 painter.end()
             return path
@@ -130,9 +132,31 @@ def render_png(widget: QWidget, path, width: int | None = None) -> Path:
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        widget.render(painter, QPoint(0, 0))
+        with uncached(widget):
+            widget.render(painter, QPoint(0, 0))
     finally:
         painter.end()
     if not image.save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
     return Path(path)
+
+
+@contextlib.contextmanager
+def uncached(widget: QWidget):
+    """The graphics items in `widget` that paint from a pixmap kept at the screen's
+    resolution (the network canvas's) paint themselves meanwhile: an export is drawn at its
+    own resolution, or as vectors."""
+    cached = [
+        (item, item.cacheMode())
+        for view in widget.findChildren(QGraphicsView)
+        if view.scene() is not None
+        for item in view.scene().items()
+        if item.cacheMode() != QGraphicsItem.CacheMode.NoCache
+    ]
+    for item, _ in cached:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
