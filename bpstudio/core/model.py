@@ -227,7 +227,8 @@ class Sequential:
             live[key][...] = array
 
     def count_params(self) -> int:
-        return sum(v.size for v in self.parameters().values())
+        """The trainable parameters: all of them live in flat_params (see _flatten)."""
+        return int(self.flat_params.size)
 
     # ---------------------------------------------------------------- forward / backward
 
