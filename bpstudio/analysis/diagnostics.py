@@ -140,7 +140,7 @@ def diagnose(
         columns = meter.group(steps.columns)
         recent = steps.values[-WINDOW:]
         start = steps.values[: min(10, len(steps))]
-        flow = flow or gradient_flow_of(history)
+        flow = gradient_flow_of(history) if flow is None else flow
         findings += _exploding(flow)
         findings += _vanishing(columns, flow)
         dead = _dead_units(columns, recent, start, activations or {})

@@ -159,26 +159,25 @@ class ColumnItem(QGraphicsObject):
         self.bias = None
         self.dead = None
         self.hover_unit = None
-        #: Each unit's frame colour from its bias, (r, g, b) or None (see set_live).
-        self.bias_colors: list = []
-        self._shown = self._pictures = None
+        #: Each unit's frame colour from its bias, (r, g, b) or None, the dead marks and the
+        #: pictures as last painted (see set_live).
+        self.bias_colors: tuple = ()
+        self._marks = self._pictures = None
 
     def set_live(self, bias, dead):
         """Take a snapshot's biases and dead units (and the canvas's pictures); repaint only
         if what is drawn changed: the frames' colours, the dead marks, the pictures."""
         self.bias, self.dead = bias, dead
-        colors = [
+        colors = tuple(
             theme.mix(theme.BLUE if b > 0 else theme.ORANGE, 0.35 + 0.65 * min(abs(b), 1.0))
             if math.isfinite(b)
             else None
             for b in ([] if bias is None else bias.tolist())
-        ]
-        self.bias_colors = colors
-        pictures = self.canvas.pictures.get(self.col.title)
+        )
         marks = None if dead is None else np.asarray(dead, bool).tobytes()
-        shown = (tuple(colors), marks)
-        if shown != self._shown or pictures is not self._pictures:
-            self._shown, self._pictures = shown, pictures
+        pictures = self.canvas.pictures.get(self.col.title)
+        if (colors, marks) != (self.bias_colors, self._marks) or pictures is not self._pictures:
+            self.bias_colors, self._marks, self._pictures = colors, marks, pictures
             self.update()
 
     def boundingRect(self):
