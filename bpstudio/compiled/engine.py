@@ -511,6 +511,8 @@ class CompiledSteps:
 
     def _write_state(self, flat):
         """Flat batch-norm statistics back into the layers."""
+        if not self.normalized:
+            return
         live = self.net.state()
         for key, value in self.split_state(flat).items():
             live[key][...] = value

@@ -58,6 +58,14 @@ class CallbackList:
         for cb in self.callbacks:
             cb.set_model(model)
 
+    def listening(self, hook: str) -> bool:
+        """Whether any callback does something on `hook` (Callback's own hooks do nothing)."""
+        nothing = getattr(Callback, hook)
+        return any(
+            getattr(type(cb), hook, nothing) is not nothing or hook in vars(cb)
+            for cb in self.callbacks
+        )
+
     def __getattr__(self, hook):
         if not hook.startswith("on_"):
             raise AttributeError(hook)

@@ -18,6 +18,7 @@ from bpstudio.core import (
     Dropout,
     Sequential,
 )
+from bpstudio.core.callbacks import CallbackList, LambdaCallback
 
 
 def spec_net(**kw):
@@ -108,6 +109,18 @@ def test_stop_training_from_a_callback():
 
     net.fit(X, y, epochs=5, batch_size=10, callbacks=[Stop()])
     assert net.steps == 3
+
+
+def test_a_callback_list_knows_which_hooks_anyone_listens_to():
+    class Batches(Callback):
+        def on_train_batch_end(self, batch, logs=None): ...
+
+    quiet = CallbackList([Batches(), Callback()], None)
+    assert quiet.listening("on_train_batch_end")
+    assert not quiet.listening("on_epoch_end")
+    told = CallbackList([Batches(), LambdaCallback(on_epoch_end=print)], None)
+    assert told.listening("on_epoch_end")
+    assert not CallbackList([], None).listening("on_train_begin")
 
 
 def test_same_seed_same_weights_after_n_steps():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bpstudio.compiled import engine as compiled
-from bpstudio.core.callbacks import Callback
+from bpstudio.core.callbacks import Callback, LambdaCallback
 from bpstudio.lessons.catalog import (
     dead_relu,
     dropout,
@@ -15,6 +15,7 @@ from bpstudio.lessons.catalog import (
     first_network,
     with_fix,
 )
+from bpstudio.training.history import EPOCH_COLUMNS
 from bpstudio.training.trainer import CHUNK_SECONDS, LONGEST_CHUNK_SECONDS
 
 needs_numba = pytest.mark.skipif(
@@ -154,6 +155,41 @@ def test_chunks_record_what_single_steps_record(engine):
         chunked.batch,
         chunked.net.steps,
     )
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_chunks_tell_every_epoch_end_as_single_steps_do(engine):
+    """A chunk books its epochs at once, yet each epoch-end callback, a subclass's or a
+    LambdaCallback's, hears of every epoch in turn with its logs, as single steps tell them."""
+    if engine == "compiled" and not compiled.warm_up("float64", wait=True):
+        pytest.skip("the compiled engine is not here")
+    heard = {"chunked": [], "single": []}
+
+    class Epochs(Callback):
+        chunkable = True
+
+        def __init__(self, name):
+            self.name = name
+
+        def on_epoch_end(self, epoch, logs=None):
+            heard[self.name].append((epoch, logs))
+
+    lambdas = []
+    told = LambdaCallback(on_epoch_end=lambda epoch, logs: lambdas.append(epoch))
+    told.chunkable = True
+    chunked = first_network().make_trainer([Epochs("chunked"), told], engine=engine)
+    chunked.fit(epochs=7)
+    assert len(chunked.history.epochs) == 7  # several epochs a chunk: 25 steps each
+    single = first_network().make_trainer([Epochs("single")], engine=engine)
+    while single.epoch < 7:
+        single.step()
+    assert [e for e, _ in heard["chunked"]] == lambdas == list(range(7))
+    for (_, a), (_, b) in zip(heard["chunked"], heard["single"], strict=True):
+        assert a.keys() == set(EPOCH_COLUMNS)
+        np.testing.assert_array_equal(list(a.values()), list(b.values()))
+    np.testing.assert_array_equal(single.history.epochs.values, chunked.history.epochs.values)
+    np.testing.assert_array_equal(single.history.epochs.steps, chunked.history.epochs.steps)
+    assert (single.epoch, single.batch) == (chunked.epoch, chunked.batch)
 
 
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])
