@@ -519,8 +519,8 @@ class Trainer:
         the rows and the epochs that ended (logs from the kernel) into the history, each a
         block at once; the callbacks (on_epoch_end for each epoch, on_train_batch_end once,
         after the chunk's last step, before the end of the epoch it closes), the place in
-        the epoch, the checkpoints. (An epoch a time cost 10 us each, 14 epochs a chunk of
-        lesson 2, half of it to tell callbacks that do nothing on an epoch's end.)"""
+        the epoch, the checkpoints. (Booked an epoch at a time, the 14 epochs of a chunk of
+        lesson 2 took 0.07 ms, a third of it telling callbacks that do nothing then.)"""
         net = self.net
         done, first = chunk.done, net.steps - chunk.done
         classification = net.loss.classification
