@@ -69,6 +69,7 @@ class Column:
     labels: tuple = ()  # input feature names, by unit
     toggles: bool = False  # clicking an input feature turns it on or off (2-D data)
     room: float = 118.0  # the width its text may take without running into its neighbours
+    pitch: float = math.inf  # from its centre to the nearest column with text under it
     disabled: tuple = ()  # input features not in use (2-D data), drawn faded
     text_width: float = 0.0  # its widest text at the canvas's own font size
     captions: tuple = ()  # the input features as shown (x₁), by unit
@@ -140,6 +141,12 @@ def layout(
     for i, col in enumerate(columns):
         gaps = [abs(col.x - columns[j].x) for j in (i - 1, i + 1) if 0 <= j < len(columns)]
         col.room = max(min([TEXT_WIDTH, *(g - 6 for g in gaps)]), col.text_width * scale + 4)
+    written = [col for col in columns if col.has_units]  # (a bar writes inside itself)
+    for i, col in enumerate(written):
+        col.pitch = min(
+            (abs(col.x - written[j].x) for j in (i - 1, i + 1) if 0 <= j < len(written)),
+            default=math.inf,
+        )
     return x + max(70.0, columns[-1].text_width * scale / 2 + 10) if columns else x
 
 
@@ -229,15 +236,22 @@ class ColumnItem(QGraphicsObject):
             self._paint_units(painter)
         painter.setPen(QColor(theme.DARK_GREY))
         line = canvas.line_height()
-        for row, text in enumerate(col.below):
+        for row, text in self.written_below(painter.fontMetrics()):
             rect = QRectF(
                 col.x - col.room / 2, canvas.top + self.height + 6 + line * row, col.room, line
             )
-            if row >= len(col.lines) and painter.fontMetrics().horizontalAdvance(text) > col.room:
-                continue  # an extra line (the parameter count) where it does not fit: left out
             painter.drawText(
                 rect, Qt.AlignmentFlag.AlignCenter, canvas.fitted(painter, text, col.room)
             )
+
+    def written_below(self, metrics) -> list[tuple[int, str]]:
+        """The lines written under the column, with their rows: its lines, and the extra
+        lines (the parameter counts) if every column's fit whole (none where some would
+        be missing: counts are read side by side)."""
+        below = self.col.below  # (a bar writes its lines inside itself)
+        if not self.canvas.extras_fit(metrics):
+            below = below[: len(self.col.lines)]
+        return list(enumerate(below))
 
     def _paint_bar(self, painter):
         col = self.col
@@ -728,6 +742,17 @@ class NetworkCanvas(QGraphicsView):
     def smallest_text_pt(self) -> float:
         """The size, in points on the screen, of the smallest text the canvas draws."""
         return self.font().pointSizeF() * self.text_scale * self.zoom
+
+    def extras_fit(self, metrics) -> bool:
+        """Whether every column's extra lines fit whole, an em clear of the same line under
+        its neighbours (6 units apart, lesson 2's "72 params72 params" read as one run of
+        text at 1280x720)."""
+        em = metrics.horizontalAdvance("M")
+        return all(
+            metrics.horizontalAdvance(text) <= min(col.room, col.pitch - em)
+            for col in self.columns
+            for text in (col.below[len(col.lines) :] if col.has_units else ())
+        )
 
     def fitted(self, painter, text: str, room: float) -> str:
         """`text` if it fits in `room`, else elided (and noted in `elided`)."""

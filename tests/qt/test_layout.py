@@ -1,16 +1,19 @@
 """The window at the sizes teachers use (a 1280×720 projector, a 1366×768 laptop, a 1920×1080
 desktop), for every lesson and a new project, trained a little: the real window is rendered
 offscreen and every visible widget is walked. The output plane is big, no plot is a
-thumbnail, no text is cut or elided, the canvas text reads at 9 pt or more."""
+thumbnail, no text is cut or elided, the canvas text reads at 9 pt or more and the texts
+under its columns stay apart."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -22,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.lessons import lessons
+from bpstudio.lessons.catalog import with_fix
 from bpstudio.project import Project, load_project
 from bpstudio.qt import theme
 from bpstudio.viewmodel.layout import MINIMUM_SIZE, SIZES
 from bpstudio.viewmodel.snapshots import SnapshotMaker
 
-PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project"]
+#: Lesson 3 with its batch-norm fix: bars between crowded columns (no parameter counts).
+PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project", "lesson 3 batch norm"]
 #: Other pictures of the output panel: a confusion matrix with test images, one without, a
 #: regression plane and predicted against actual values.
 DATA = ["digits", "csv", "plane", "csv regression", "playground", "blobs"]
@@ -77,7 +82,8 @@ def project_named(name) -> Project:
         project.name, project.description, project.lesson = UNTITLED, "", None
         return project
     number = int(name.split()[1])
-    return load_project(next(x.path for x in lessons() if x.number == number))
+    project = load_project(next(x.path for x in lessons() if x.number == number))
+    return with_fix(project, 2) if name.endswith("batch norm") else project
 
 
 def seen(widget: QWidget) -> bool:
@@ -155,6 +161,25 @@ def plots_seen(window) -> list[tuple[str, pg.PlotItem]]:
     return found
 
 
+def crowded_texts(canvas) -> list[str]:
+    """Texts on the same line under neighbouring canvas columns less than half an em apart
+    (from the back of a room two such texts read as one)."""
+    metrics = QFontMetricsF(canvas.text_font())
+    em = metrics.horizontalAdvance("M")
+    columns = [item for item in canvas.items if item.col.has_units]
+    problems = []
+    for a, b in itertools.pairwise(columns):
+        left, right = dict(a.written_below(metrics)), dict(b.written_below(metrics))
+        for row in left.keys() & right.keys():
+            widths = min(metrics.horizontalAdvance(left[row]), a.col.room) + min(
+                metrics.horizontalAdvance(right[row]), b.col.room
+            )
+            gap = b.col.x - a.col.x - widths / 2
+            if gap < em / 2:
+                problems.append(f"{left[row]!r}, {right[row]!r}: {gap:.1f} apart (em {em:.1f})")
+    return problems
+
+
 def trained_window(make_window, qtbot, name, size):
     window = make_window(project_named(name))
     window.resize(*size)
@@ -190,6 +215,10 @@ def test_everything_is_big_enough_and_nothing_is_cut(qtbot, make_window, name, s
     assert not problems, "\n".join(problems)
     canvas = window.network_panel.canvas
     assert canvas.smallest_text_pt() >= 9.0 - 1e-6
+    crowded = crowded_texts(canvas)
+    assert not crowded, "\n".join(crowded)
+    metrics = QFontMetricsF(canvas.text_font())  # a bar's text is inside it, none below
+    assert not any(item.written_below(metrics) for item in canvas.items if item.col.bar)
     window.document.modified = False
 
 
