@@ -31,7 +31,7 @@ from bpstudio.qt import theme
 from bpstudio.viewmodel.layout import MINIMUM_SIZE, SIZES
 from bpstudio.viewmodel.snapshots import SnapshotMaker
 
-#: Lesson 3 with its batch-norm fix: bars between crowded columns (no parameter counts).
+#: Lesson 3 with its batch-norm fix: bars between its columns, which write nothing under them.
 PROJECTS = [f"lesson {x.number}" for x in lessons()] + ["new project", "lesson 3 batch norm"]
 #: Other pictures of the output panel: a confusion matrix with test images, one without, a
 #: regression plane and predicted against actual values.
