@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
@@ -236,7 +246,7 @@ class ColumnItem(QGraphicsObject):
             self._paint_units(painter)
         painter.setPen(QColor(theme.DARK_GREY))
         line = canvas.line_height()
-        for row, text in self.written_below(painter.fontMetrics()):
+        for row, text in self.written_below():
             rect = QRectF(
                 col.x - col.room / 2, canvas.top + self.height + 6 + line * row, col.room, line
             )
@@ -244,12 +254,12 @@ class ColumnItem(QGraphicsObject):
                 rect, Qt.AlignmentFlag.AlignCenter, canvas.fitted(painter, text, col.room)
             )
 
-    def written_below(self, metrics) -> list[tuple[int, str]]:
+    def written_below(self) -> list[tuple[int, str]]:
         """The lines written under the column, with their rows: its lines, and the extra
         lines (the parameter counts) if every column's fit whole (none where some would
-        be missing: counts are read side by side)."""
+        be missing: counts are read side by side; see NetworkCanvas.extras_shown)."""
         below = self.col.below  # (a bar writes its lines inside itself)
-        if not self.canvas.extras_fit(metrics):
+        if not self.canvas.extras_shown:
             below = below[: len(self.col.lines)]
         return list(enumerate(below))
 
@@ -727,6 +737,8 @@ class NetworkCanvas(QGraphicsView):
         self._features_for = self._units_for = None
         #: Texts that did not fit where they are drawn (a test looks for none).
         self.elided: set[str] = set()
+        #: Whether the columns' extra lines (the parameter counts) are written (set_network).
+        self.extras_shown = True
 
     # ---------------------------------------------------------------- text
 
@@ -743,10 +755,11 @@ class NetworkCanvas(QGraphicsView):
         """The size, in points on the screen, of the smallest text the canvas draws."""
         return self.font().pointSizeF() * self.text_scale * self.zoom
 
-    def extras_fit(self, metrics) -> bool:
+    def _extras_fit(self) -> bool:
         """Whether every column's extra lines fit whole, an em clear of the same line under
         its neighbours (6 units apart, lesson 2's "72 params72 params" read as one run of
-        text at 1280x720)."""
+        text at 1280x720), as laid out now."""
+        metrics = QFontMetrics(self.text_font())  # as the painter measures the text it draws
         em = metrics.horizontalAdvance("M")
         return all(
             metrics.horizontalAdvance(text) <= min(col.room, col.pitch - em)
@@ -795,6 +808,7 @@ class NetworkCanvas(QGraphicsView):
             self.text_scale = scale
         else:
             rect = self._layout(height)  # at the last scale tried (the view will scroll)
+        self.extras_shown = self._extras_fit()  # decided once a layout, for every column
         self.items = [ColumnItem(self, col, height) for col in columns]
         for item in self.items:
             item.selected = item.col.index == self.selected

@@ -169,7 +169,7 @@ def crowded_texts(canvas) -> list[str]:
     columns = [item for item in canvas.items if item.col.has_units]
     problems = []
     for a, b in itertools.pairwise(columns):
-        left, right = dict(a.written_below(metrics)), dict(b.written_below(metrics))
+        left, right = dict(a.written_below()), dict(b.written_below())
         for row in left.keys() & right.keys():
             widths = min(metrics.horizontalAdvance(left[row]), a.col.room) + min(
                 metrics.horizontalAdvance(right[row]), b.col.room
@@ -217,8 +217,8 @@ def test_everything_is_big_enough_and_nothing_is_cut(qtbot, make_window, name, s
     assert canvas.smallest_text_pt() >= 9.0 - 1e-6
     crowded = crowded_texts(canvas)
     assert not crowded, "\n".join(crowded)
-    metrics = QFontMetricsF(canvas.text_font())  # a bar's text is inside it, none below
-    assert not any(item.written_below(metrics) for item in canvas.items if item.col.bar)
+    # A bar's text is inside it, none below.
+    assert not any(item.written_below() for item in canvas.items if item.col.bar)
     window.document.modified = False
 
 
