@@ -348,8 +348,8 @@ class CompiledSteps:
             dtype = self.net.dtype
             work = self._evaluating[rows] = (
                 np.arange(rows, dtype=np.int64),
-                np.zeros((n, block, self.width), dtype),
-                np.zeros((n + 1, block, self.width), dtype),
+                np.zeros((n, block * self.width), dtype),
+                np.zeros((n + 1, block * self.width), dtype),
                 np.zeros((n, 3, self.width)),
             )
         return work
@@ -534,15 +534,17 @@ class CompiledSteps:
 
     def _buffers(self, batch_size: int) -> tuple:
         """The kernel's working arrays for batches of `batch_size` (kept between calls):
-        As (input and every layer's output), Zs, stats, dbuf, dnext, update."""
+        As (input and every layer's output), Zs, stats, dbuf, dnext, update; a layer's rows
+        are packed in them (kernels.py)."""
         buffers = getattr(self, "_work", None)
-        if buffers is None or buffers[0].shape[1] != batch_size:
+        size = batch_size * self.width
+        if buffers is None or buffers[0].shape[1] != size:
             dtype, n = self.net.dtype, len(self.net.layers)
-            As = np.zeros((n + 1, batch_size, self.width), dtype)
-            dbuf = np.zeros((batch_size, self.width), dtype)
+            As = np.zeros((n + 1, size), dtype)
+            dbuf = np.zeros(size, dtype)
             buffers = self._work = (
                 As,
-                np.zeros((n, batch_size, self.width), dtype),
+                np.zeros((n, size), dtype),
                 np.zeros((n, 3, self.width)),
                 dbuf,
                 np.zeros_like(dbuf),

@@ -25,3 +25,22 @@ def test_tanh_keeps_the_sign_of_zero_infinities_and_nan():
     assert np.signbit(tanh(-0.0)) and not np.signbit(tanh(0.0))
     assert tanh(np.inf) == 1.0 and tanh(-np.inf) == -1.0
     assert np.isnan(tanh(np.nan))
+
+
+def test_a_layers_activation_vectorised_gives_the_scalar_tanhs_and_numpys_sigmoid():
+    # activate runs one loop over a layer's packed values, which LLVM vectorises: it must
+    # give, value for value, what the scalar tanh gives, and stay within 2 ulp of NumPy.
+    kernels = engine.kernels()
+    rng = np.random.default_rng(1)
+    z = np.concatenate([rng.normal(size=30_000) * s for s in (0.01, 0.5, 2, 10)])
+    z = np.concatenate([z, [0.0, -0.0, 0.625, -0.625, 22.0, -22.0, 40.0, np.inf, -np.inf]])
+    a = np.full_like(z, 7.0)
+    kernels.activate(z, a, len(z) - 3, 2, kernels.TANH, 0.0)
+    n = len(z) - 3
+    assert np.array_equal(a[:n], [kernels.tanh(v) for v in z[:n]])
+    assert (a[n:] == 7.0).all()  # only the first n values
+    ulps = np.abs(a[:n] - np.tanh(z[:n])) / np.spacing(np.abs(np.tanh(z[:n])))
+    assert ulps.max() <= 2
+    assert np.array_equal(np.signbit(a[:n]), np.signbit(z[:n]))
+    kernels.activate(z, a, len(z), 2, kernels.SIGMOID, 0.0)
+    np.testing.assert_allclose(a, 0.5 + 0.5 * np.tanh(0.5 * z), rtol=1e-15, atol=1e-16)
