@@ -123,7 +123,21 @@ KEYS = ["grad_norms", "weight_norms", "update_ratios", "activation_mean", "activ
 
 @pytest.mark.parametrize("make, seed", CASES)
 def test_random_networks_train_the_same_on_both_engines(make, seed):
-    net, X, Y, order = make(seed)
+    assert_trains_alike(*make(seed))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kernels_bigger_than_l1_train_the_same(seed):
+    # Their sums run in another loop (kernels.SMALL_KERNEL); 72 x 64 weights are beyond it.
+    loss = list(LOSSES)[seed]
+    out_act, outputs = LOSSES[loss]
+    assert 72 * 64 > engine.kernels().SMALL_KERNEL
+    layers = [Dense(72, activation="tanh"), Dense(64, activation="relu"),
+              Dense(outputs, activation=out_act)]  # fmt: skip
+    assert_trains_alike(*compiled_case(layers, loss, np.random.default_rng(seed), seed, "float64"))
+
+
+def assert_trains_alike(net, X, Y, order):
     twin = copy.deepcopy(net)  # its own arrays: the NumPy engine trains net, compiled twin
     batch, steps = 5, 8  # the last batch is short: 37 rows
     expected = numpy_steps(net, X, Y, order, batch, steps)
