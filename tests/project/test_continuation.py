@@ -1,6 +1,8 @@
 """A saved run goes on exactly as if it had never been interrupted: N steps, save, reopen,
 M steps equals N + M steps, bit for bit, for every lesson and every optimizer."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -55,16 +57,32 @@ def test_n_steps_save_reopen_m_steps_equals_n_plus_m(lesson, optimizer, tmp_path
         np.testing.assert_array_equal(a, b)
 
 
-def test_progress_that_does_not_fit_is_refused_with_a_clear_message(tmp_path):
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda order: order[:-1],
+        lambda order: order + 0.5,
+        lambda order: order[:, None],
+        # What fuzzing found: millions of empty rows, no bytes, all the memory as lists.
+        lambda order: np.empty((2_000_000, 0)),
+    ],
+)
+def test_progress_that_does_not_fit_is_refused_with_a_clear_message(tmp_path, bad):
     from bpstudio.project import ProjectError
 
     project = LESSONS[min(LESSONS, key=lambda x: x.number)]()
     trainer = project.make_trainer()
     trainer.fit(steps=5)
     project.capture(trainer)
-    project.progress_arrays["order"] = project.progress_arrays["order"][:-1]
-    with pytest.raises(ProjectError, match="progress.npz: .*shuffled order"):
-        project.make_trainer()
+    project.progress_arrays["order"] = bad(project.progress_arrays["order"])
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProjectError, match="progress.npz: .*shuffled order"):
+            project.make_trainer()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000  # bytes: the check costs no more than the order itself
 
 
 def test_a_project_saved_after_training_broke_down_reopens_at_its_last_good_state(tmp_path):
