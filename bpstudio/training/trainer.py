@@ -197,7 +197,7 @@ class Trainer:
             if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
                 raise ValueError("the shuffled order is not one of the training examples")
             position = int(meta["position"])
-            if not 0 <= position <= len(self.X):
+            if not 0 <= position <= n:
                 raise ValueError(f"position {position} is outside the epoch")
             sums = np.asarray(arrays["epoch_sums"], np.float64)
             if sums.shape != (3,):
