@@ -95,6 +95,7 @@ class Trainer:
         self._compiled = None  # the compiled step of this network and settings, when in use
         self._compiled_for = None
         self._seconds_per_step = 0.0
+        self._chunk_overhead = 0.0  # a compiled chunk's seconds outside its kernel
         #: None, or a callable giving the time.monotonic() by which the next chunk should
         #: end (the window's next picture is due then): compiled chunks run up to it, up to
         #: LONGEST_CHUNK_SECONDS, instead of CHUNK_SECONDS.
@@ -510,7 +511,11 @@ class Trainer:
                 keep=KEEP_CHECKPOINTS,
             )
         if chunk.done:
-            self._seconds_per_step = (time.perf_counter() - started) / chunk.done
+            # Chunks are sized by the kernel's pace and the Python around it apart: paced by
+            # their sum, the first chunk (4 steps, 0.1 ms of Python) made the next one a
+            # tenth of its size.
+            self._seconds_per_step = chunk.seconds / chunk.done
+            self._chunk_overhead = time.perf_counter() - started - chunk.seconds
             self._book_chunk(chunk)
         if chunk.failed is not None:  # NumPy says where it broke down, as it always has
             return chunk.done + self._numpy_steps(1)
@@ -525,9 +530,8 @@ class Trainer:
         lesson 2 took 0.07 ms, a third of it telling callbacks that do nothing then.)"""
         net = self.net
         done, first = chunk.done, net.steps - chunk.done
-        classification = net.loss.classification
-        self.history.steps.extend(np.arange(first, net.steps), chunk.rows(classification))
-        logs = self.last_logs = chunk.logs(done - 1, classification)
+        self.history.steps.extend(np.arange(first, net.steps), chunk.rows())
+        logs = self.last_logs = chunk.logs(done - 1)
         start = (self.epoch, self.batch, self._pos, self._order)
         bounds = chunk.epoch_ends.tolist()
         if bounds:
@@ -594,6 +598,7 @@ class Trainer:
         done = len(losses)
         if done:
             self._seconds_per_step = (time.perf_counter() - started) / done
+            self._chunk_overhead = 0.0
             self._book(done, np.array(values), used, losses, accuracies, logs)
         if "non_finite" in step_logs:
             self.last_logs = step_logs
@@ -606,13 +611,13 @@ class Trainer:
         return done
 
     def chunk_size(self) -> int:
-        """How many steps fit in CHUNK_SECONDS (or up to the deadline), by the last chunk's
-        pace."""
+        """How many steps fit in CHUNK_SECONDS (or up to the deadline, less the Python
+        around a chunk), by the last chunk's pace."""
         if self._seconds_per_step <= 0:
             return 1
         seconds = CHUNK_SECONDS
         if self.deadline is not None and self.engine == "compiled":
-            left = self.deadline() - time.monotonic()
+            left = self.deadline() - time.monotonic() - self._chunk_overhead
             if left > seconds:
                 seconds = min(left, LONGEST_CHUNK_SECONDS)
         return max(1, int(seconds / self._seconds_per_step))
