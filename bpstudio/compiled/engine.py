@@ -184,11 +184,12 @@ def _epoch_orders(rng, n: int, epochs: int, out=None) -> np.ndarray:
 def _log_table(net, kind, act, relu_of) -> tuple:
     """Where the kernel writes each step's logs in its table (a row a step): the loss, the
     accuracy and the history's columns first, in StepMeter.columns() order, so that the
-    rows the history keeps are a view of the table (put together from a column per
-    measurement they cost a sixth of the booking); then the rest of the logs, and anything
-    else the kernel measures. Returns (cols: LOGGED x layers, the accuracy's column, the
-    history's columns, ((log key, its columns), ...))."""
-    layers = net.layers
+    rows the history keeps are a view of the table (put together from an array per
+    measurement they took over a quarter of a chunk's booking); then the rest of the logs,
+    and anything else the kernel measures. Returns (cols: LOGGED x layers, the accuracy's
+    column, how many columns are the history's, ((log key, its columns), ...), how many
+    columns in all)."""
+    layers, dense = net.layers, LAYERS["Dense"]
     cols = np.full((len(LOGGED), len(layers)), -1, np.int64)
     free = 2 if net.loss.classification else 1
 
@@ -213,7 +214,7 @@ def _log_table(net, kind, act, relu_of) -> tuple:
     for i in range(len(layers)):  # the kernel writes these whether logged or not
         written = ["dead_fraction", "dead_fraction_batch"] if relu_of[i] >= 0 else []
         written += ["activation_mean", "activation_std"] if act[i] != -1 else []
-        written += ["grad_norms", "weight_norms", "update_ratios"] if kind[i] == 0 else []
+        written += ["grad_norms", "weight_norms", "update_ratios"] if kind[i] == dense else []
         for key in written:
             if cols[LOGGED.index(key), i] < 0:
                 cols[LOGGED.index(key), i] = free
