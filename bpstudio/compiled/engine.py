@@ -22,9 +22,10 @@ import numpy as np
 #: beyond, NumPy's BLAS wins. Measured (benchmarks/compiled.py --crossover, two runs):
 #: compiled/NumPy 14-16x at 491 per layer (2-8x6-1, batch 10), 3.8-4.2x at 3,733,
 #: 1.15-1.86x at 14,000-16,640, 0.99-1.03x at 33,280 (64-32-1, batch 32), 0.57-0.69x at
-#: 66,560. In the window the compiled engine also leaves the GIL to the drawing: lesson 5
-#: (2-64-64-1, 14,293) trained 1,180-1,420 epochs a second there against 570-670 on NumPy,
-#: headless the two alike (benchmarks/gui.py).
+#: 66,560 (float32 alike: 1.14-1.75x, 1.05x, 0.55x). In the window the compiled engine
+#: also leaves the GIL to the drawing: lesson 5 (2-64-64-1, 14,293) trained 1,180-1,420
+#: epochs a second there against 570-670 on NumPy, headless the two alike
+#: (benchmarks/gui.py).
 WORK_PER_LAYER = 24_000
 #: Rows pushed through at once by evaluate (its buffers are rows x widest layer per layer).
 EVALUATE_ROWS = 512
