@@ -65,7 +65,7 @@ class Series:
                 self._add_pending(steps[k - 1], rows[i:], k - i)
                 break
             end = i + groups * stride
-            if stride == 1:  # a row's mean is the row: stored as it is (a quarter faster)
+            if stride == 1:  # a row's mean is the row: stored as it is (the sum took half)
                 self._put(steps[i:end], rows[i:end])
             else:
                 block = rows[i:end].reshape(groups, stride, -1)
