@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # Layer, activation, loss, optimizer and regularizer codes (engine.py maps names to them).
 DENSE, ACTIVATION, DROPOUT, BATCH_NORM = range(4)
@@ -48,6 +50,33 @@ GRAD, WEIGHT, RATIO, MEAN, STD, SATURATED, DEAD, DEAD_BATCH = range(8)
 kernel = njit(cache=True, nogil=True, error_model="numpy")
 #: For the small helpers called once a value or a row: a call's cost counts.
 inline = njit(cache=True, nogil=True, error_model="numpy", inline="always")
+
+
+@intrinsic
+def uncounted(typingctx, arrays):
+    """The same arrays (a tuple) with no reference count (a null meminfo), for the caller's arrays,
+    which outlive the call. numba counts the references to an array at every call it is
+    passed to and every view of it taken (as a row of As), an atomic add and subtract each,
+    over a hundred a step of 2-4-2-1: a quarter of the time training took (perf), 0.77 of
+    it without (measured). A null meminfo is numba's own mark of memory it does not own
+    (numba.carray's arrays), which its reference counting skips."""
+    returned = types.Tuple(tuple(arrays))
+
+    def codegen(context, builder, signature, args):
+        values = []
+        for i, array_type in enumerate(returned):
+            value = builder.extract_value(args[0], i)
+            model = context.data_model_manager[array_type]
+            for field in ("meminfo", "parent"):
+                at = model.get_field_position(field)
+                value = builder.insert_value(
+                    value, cgutils.get_null_value(value.type.elements[at]), at
+                )
+            values.append(value)
+        return context.make_tuple(builder, returned, values)
+
+    return returned(arrays), codegen
+
 
 # tanh(x) = x + x^3 P(x^2) / Q(x^2) for |x| <= 0.625 (Cephes' tanh.c, its minimax
 # coefficients), 1 - 2 / (exp(2|x|) + 1) beyond, both computed and one chosen, with no branch,
@@ -454,6 +483,16 @@ def train_steps(
     momentum, epsilon, centered; Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none),
     iterations so far, its state in slot1..3. relu_of[layer]: the row of last_active for
     that layer's units (-1: none)."""
+    X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out = uncounted(
+        (X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out)
+    )
+    act, act_arg, layer_a, layer_b, state_at, reg, reg_l1, reg_l2, noise = uncounted(
+        (act, act_arg, layer_a, layer_b, state_at, reg, reg_l1, reg_l2, noise)
+    )
+    slot1, slot2, slot3, last_active, relu_of, table, cols = uncounted(
+        (slot1, slot2, slot3, last_active, relu_of, table, cols)
+    )
+    Zs, As, stats, dbuf, dnext, update = uncounted((Zs, As, stats, dbuf, dnext, update))
     n_layers = len(fan_out)
     n_total = len(order)
     last = n_layers - 1
@@ -660,6 +699,12 @@ def evaluate(
     """The mean loss (penalties included) and accuracy of all rows of X in inference mode
     (core/model.py Sequential.evaluate), through buffers of as many rows at a time as the
     widest layer's fit in a row of Zs, a unit's values for those rows side by side (_infer)."""
+    X, Y, Yi, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg = uncounted(
+        (X, Y, Yi, params, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg)
+    )
+    layer_a, layer_b, state_at, reg, reg_l1, reg_l2, order, Zs, As, stats = uncounted(
+        (layer_a, layer_b, state_at, reg, reg_l1, reg_l2, order, Zs, As, stats)
+    )
     n_layers = len(fan_out)
     last = n_layers - 1
     outputs = fan_out[last]

@@ -44,3 +44,29 @@ def test_a_layers_activation_vectorised_gives_the_scalar_tanhs_and_numpys_sigmoi
     assert np.array_equal(np.signbit(a[:n]), np.signbit(z[:n]))
     kernels.activate(z, a, len(z), 2, kernels.SIGMOID, 0.0)
     np.testing.assert_allclose(a, 0.5 + 0.5 * np.tanh(0.5 * z), rtol=1e-15, atol=1e-16)
+
+
+def test_uncounted_arrays_are_the_callers_own_memory_and_leave_its_count_alone():
+    # The kernels work on uncounted copies of their array arguments (no reference count,
+    # the caller keeps them alive): writes must reach the caller's arrays, views of them
+    # too, and many calls must neither leak nor drop a reference.
+    import sys
+
+    from numba import njit
+
+    uncounted = engine.kernels().uncounted
+
+    @njit
+    def write(a, B):
+        a, B = uncounted((a, B))
+        row = B[1]  # a view of an uncounted array
+        row[0] += 1.0
+        a[0] += 2.0
+        return a.sum() + B.sum()
+
+    a, B = np.zeros(3), np.zeros((2, 2))
+    counts = sys.getrefcount(a), sys.getrefcount(B)
+    calls = 1000
+    totals = [write(a, B) for _ in range(calls)]
+    assert totals[-1] == 3.0 * calls and a[0] == 2.0 * calls and B[1, 0] == calls
+    assert (sys.getrefcount(a), sys.getrefcount(B)) == counts
