@@ -185,7 +185,7 @@ def _epoch_orders(rng, n: int, epochs: int, out=None) -> np.ndarray:
     return rng.permuted(out, axis=1, out=out)
 
 
-def _log_table(net, kind, act, relu_of) -> tuple:
+def _log_table(net) -> tuple:
     """Where the kernel writes each step's logs in its table (a row a step): the loss, the
     accuracy and the history's columns first, in StepMeter.columns() order, so that the
     rows the history keeps are a view of the table (put together from an array per
@@ -193,7 +193,18 @@ def _log_table(net, kind, act, relu_of) -> tuple:
     and anything else the kernel measures. Returns (cols: LOGGED x layers, the accuracy's
     column, how many columns are the history's, ((log key, its columns), ...), how many
     columns in all)."""
-    layers, dense = net.layers, LAYERS["Dense"]
+    layers = net.layers
+    # The layers each measurement is about, as the network lists them: the kernel writes
+    # them for the same layers (every Dense layer, every activated one, every ReLU one).
+    measured = dict(
+        zip(
+            LOGGED,
+            [net.kernel_layers] * 3
+            + [net.activation_layers] * 2
+            + [net.saturating_layers]
+            + [net.relu_layers] * 2,
+        )
+    )
     cols = np.full((len(LOGGED), len(layers)), -1, np.int64)
     free = 2 if net.loss.classification else 1
 
@@ -206,28 +217,15 @@ def _log_table(net, kind, act, relu_of) -> tuple:
     for x in net.kernel_layers:
         place("grad_norms", [x])
         place("update_ratios", [x])
-    for key in ("activation_mean", "activation_std"):
-        place(key, net.activation_layers)
-    place("saturation", net.saturating_layers)
-    place("dead_fraction", net.relu_layers)
+    for key in ("activation_mean", "activation_std", "saturation", "dead_fraction"):
+        place(key, measured[key])
     history = free
     accuracy = 1 if net.loss.classification else history
     free += not net.loss.classification
-    place("weight_norms", net.kernel_layers)
-    place("dead_fraction_batch", net.relu_layers)
-    for i in range(len(layers)):  # the kernel writes these whether logged or not
-        written = ["dead_fraction", "dead_fraction_batch"] if relu_of[i] >= 0 else []
-        written += ["activation_mean", "activation_std"] if act[i] != -1 else []
-        written += ["grad_norms", "weight_norms", "update_ratios"] if kind[i] == dense else []
-        for key in written:
-            if cols[LOGGED.index(key), i] < 0:
-                cols[LOGGED.index(key), i] = free
-                free += 1
-    chosen = [net.kernel_layers] * 3 + [net.activation_layers] * 2
-    chosen += [net.saturating_layers] + [net.relu_layers] * 2
+    place("weight_norms", measured["weight_norms"])
+    place("dead_fraction_batch", measured["dead_fraction_batch"])
     logged = tuple(
-        (key, cols[r, [layers.index(x) for x in those]])
-        for r, (key, those) in enumerate(zip(LOGGED, chosen))
+        (key, cols[r, [layers.index(x) for x in measured[key]]]) for r, key in enumerate(LOGGED)
     )
     return cols, accuracy, history, logged, free
 
@@ -330,9 +328,7 @@ class CompiledSteps:
         self.relu_of = np.full(len(layers), -1, np.int64)
         for i, layer in enumerate(net.relu_layers):
             self.relu_of[layers.index(layer)] = i
-        self.cols, self.acc_col, self.history, self.logged, self.logs_width = _log_table(
-            net, self.kind, self.act, self.relu_of
-        )
+        self.cols, self.acc_col, self.history, self.logged, self.logs_width = _log_table(net)
         self.width = int(max(self.fan_out.max(), net.input_dim))
         self._evaluating: dict[int, tuple] = {}  # evaluate's working arrays by rows
 
