@@ -135,7 +135,9 @@ class Series:
 def geometric_moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """The moving geometric mean of positive values over `window` points (shorter at the
     start), for drawing noisy per-step norms on a log axis; non-positive or non-finite values
-    are left out of the windows they fall in."""
+    are left out of the windows they fall in. values: (steps,) or (steps, series), each
+    column averaged on its own (a frame of the gradients panel's seven curves in one call
+    took a quarter of the time of seven)."""
     values = np.asarray(values, float)
     if not values.size:
         return values.copy()
@@ -147,10 +149,11 @@ def geometric_moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def _trailing_sums(x: np.ndarray, window: int) -> np.ndarray:
-    """Sums of the last `window` values of x (fewer at the start): a cumulative sum less
-    itself `window` places back, in one pass (np.convolve takes `window` multiply-adds a
-    value: the gradients panel's seven curves of 4,096 steps took 0.75 ms a frame, 0.46 now)."""
-    sums = np.cumsum(x)
+    """Sums along axis 0 of the last `window` values of x (fewer at the start): a cumulative
+    sum less itself `window` places back, in one pass (np.convolve takes `window`
+    multiply-adds a value: the gradients panel's seven curves of 4,096 steps took 0.75 ms a
+    frame, 0.46 then)."""
+    sums = np.cumsum(x, axis=0)
     window = max(int(window), 1)
     sums[window:] = sums[window:] - sums[:-window]
     return sums

@@ -280,6 +280,17 @@ def test_geometric_moving_average():
     assert geometric_moving_average(np.empty(0), 5).size == 0
     y = geometric_moving_average(np.array([1.0, 100.0, 0.0, np.nan, 1e4]), 2)
     np.testing.assert_allclose(y, [1.0, 10.0, 100.0, np.nan, 1e4])
+    # Columns are averaged each on its own, as if one at a time.
+    rng = np.random.default_rng(0)
+    columns = np.exp(rng.normal(size=(300, 4)) * 5)
+    columns[rng.random(columns.shape) < 0.1] = np.nan
+    columns[rng.random(columns.shape) < 0.1] = 0.0
+    together = geometric_moving_average(columns, 25)
+    for j in range(columns.shape[1]):
+        np.testing.assert_array_equal(together[:, j], geometric_moving_average(columns[:, j], 25))
+    # A window's mean is the geometric mean of its positive, finite values.
+    kept = columns[250:275, 2][np.isfinite(columns[250:275, 2]) & (columns[250:275, 2] > 0)]
+    np.testing.assert_allclose(together[274, 2], np.exp(np.log(kept).mean()), rtol=1e-12)
 
 
 def test_the_clock_counts_training_time_only_and_restarts_with_the_run():

@@ -119,10 +119,11 @@ class GradientsPanel(Panel):
             self._layers_changed(names, tuple(s.label(n) for n in names))
         steps = s.step_steps
         floor = 10.0**FLOOR  # a gradient of exactly 0 is drawn on the floor of the axis
+        columns = [s.step_columns.index(meter.column(GRAD_NORM, name)) for name in names]
+        raw = s.step_values[:, columns] if len(steps) else np.empty((0, len(names)))
+        curves = np.log10(geometric_moving_average(np.maximum(raw, floor), SMOOTHING))
         drawn = []
-        for curve, name in zip(self.curves, names):
-            raw = s.step_column(meter.column(GRAD_NORM, name)) if len(steps) else np.empty(0)
-            y = np.log10(geometric_moving_average(np.maximum(raw, floor), SMOOTHING))
+        for curve, y in zip(self.curves, curves.T):
             keep = np.isfinite(y)
             curve.setData(steps[keep], y[keep])
             drawn.append(y[keep])
