@@ -10,10 +10,12 @@ memory over the run. Run with the BLAS tuning variables unset, as for every benc
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gui.py [--seconds 60]
 
 The run has two parts. First the window trains while nobody touches it, as a class watches
-it: steps/s and the refresh rate are measured there. Then the probe runs for --probe-seconds
-more: a Python slot 100 times a second, as busy as a mouse moved without pause over the
-window. Its ticks take the GIL from the training thread (measured: 10 % of the training
-speed), so steps/s and the refresh rate are printed for that part too, not hidden.
+it: steps/s and the refresh rate are measured there, in parts with the same project trained
+headless between them, each part's rate against the headless rates on either side of it.
+Then the probe runs for --probe-seconds more: a Python slot 100 times a second, as busy as a
+mouse moved without pause over the window. Its ticks take the GIL from the training thread
+(measured: 10 % of the training speed), so steps/s and the refresh rate are printed for that
+part too, not hidden.
 """
 
 from __future__ import annotations
@@ -66,18 +68,20 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def headless_rate(project_path, seconds) -> float:
-    from bpstudio.project import load_project
-
-    trainer = load_project(project_path).make_trainer()
-    trainer.fit(steps=200)  # warm up
+def headless_rate(trainer, seconds) -> float:
+    """Steps a second of `trainer` trained in this thread for `seconds`, as `bpstudio train`."""
     start, steps = time.perf_counter(), trainer.step_count
     while time.perf_counter() - start < seconds:
         trainer.fit(steps=500)
     return (trainer.step_count - steps) / (time.perf_counter() - start)
 
 
-def gui_run(project_path, seconds, probe_seconds, size):
+def gui_run(project_path, seconds, probe_seconds, size, segments=4, headless_seconds=2.0):
+    """The watched part runs in `segments` parts with the window paused between them, while
+    the same project trains headless for `headless_seconds` in this thread: each part's
+    in-window rate is compared with the headless rates just before and after it. (Compared
+    with one headless rate before and after the whole run, the ratio swung by 0.25 from run
+    to run: this machine's speed drifts by that much within seconds.)"""
     from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 
     from bpstudio.project import load_project
@@ -105,7 +109,9 @@ def gui_run(project_path, seconds, probe_seconds, size):
     )
     window.resize(*size)
     window.show()
-    lateness, memory, progress, last, engine = [], [], [], [None], [None]
+    headless = load_project(project_path).make_trainer()
+    headless.fit(steps=200)  # warm up (and wait for the compiled engine)
+    lateness, memory, last, engine, head = [], [], [None], [None], []
     # The GUI thread's work per frame: every panel (and the canvas with its unit pictures)
     # taking in one snapshot. Painting follows in the same event-loop turn; the probe's
     # lateness includes it.
@@ -132,19 +138,34 @@ def gui_run(project_path, seconds, probe_seconds, size):
             window.hub.draw_count,
         )
 
-    def start():
+    def play_or_pause():
         window.actions["play"].trigger()
-        QTimer.singleShot(500, lambda: mark("start"))  # from full speed on
+
+    def segment(i):
+        """Headless, then the window trains for a part of the watched time (the probe after
+        the last part)."""
+        head.append(headless_rate(headless, headless_seconds))
+        play_or_pause()
+        if i == segments:
+            QTimer.singleShot(500, start_probe)
+            return
+        QTimer.singleShot(500, lambda: mark(f"start {i}"))  # from full speed on
+        QTimer.singleShot(int(500 + 1000 * seconds / segments), lambda: end(i))
+
+    def end(i):
+        mark(f"end {i}")
+        play_or_pause()
+        QTimer.singleShot(200, lambda: segment(i + 1))  # once the last picture is drawn
 
     def start_probe():
         mark("watched")
         probe.start(10)
+        QTimer.singleShot(int(probe_seconds * 1000), stop)
 
     def sample():
         if window.session is None:  # the window has closed
             return
         memory.append(rss_mb())
-        progress.append((time.perf_counter(), window.session.trainer.step_count))
 
     def stop():
         mark("end")
@@ -163,14 +184,15 @@ def gui_run(project_path, seconds, probe_seconds, size):
     sampler = QTimer()
     sampler.timeout.connect(sample)
     sampler.start(1000)
-    QTimer.singleShot(1000, start)
-    QTimer.singleShot(int(1500 + seconds * 1000), start_probe)
-    QTimer.singleShot(int(1500 + (seconds + probe_seconds) * 1000), stop)
+    QTimer.singleShot(1000, lambda: segment(0))
     app.exec()
     lateness.sort()
     frames.sort()
     paints.sort()
-    steps, refresh = rates("start", "watched")
+    parts = [rates(f"start {i}", f"end {i}") for i in range(segments)]
+    watched = sum(marks[f"end {i}"][0] - marks[f"start {i}"][0] for i in range(segments))
+    steps = sum(marks[f"end {i}"][1] - marks[f"start {i}"][1] for i in range(segments))
+    draws = sum(marks[f"end {i}"][2] - marks[f"start {i}"][2] for i in range(segments))
     probed_steps, probed_refresh = rates("watched", "end")
     return {
         "frame update ms": statistics.median(frames),
@@ -179,13 +201,17 @@ def gui_run(project_path, seconds, probe_seconds, size):
         "paint p99 ms": paints[int(len(paints) * 0.99)],
         "latency median ms": statistics.median(lateness),
         "p99 latency ms": lateness[int(len(lateness) * 0.99)],
-        "refresh Hz": refresh,
-        "steps/s in GUI": steps,
+        "refresh Hz": draws / watched,
+        "steps/s in GUI": steps / watched,
         "refresh Hz, probed": probed_refresh,
         "steps/s in GUI, probed": probed_steps,
+        "steps/s headless": statistics.median(head),
+        # Each part against the headless rates on either side of it.
+        "shares": [rate / ((head[i] + head[i + 1]) / 2) for i, (rate, _) in enumerate(parts)],
+        "probed share": probed_steps / head[-1],
+        "parts": parts,
         "memory": memory,
         "engine": engine[0],
-        "progress": [(t, s) for t, s in progress if t <= marks["watched"][0]],
     }
 
 
@@ -226,6 +252,9 @@ def main(argv=None):
         "--probe-seconds", type=float, default=15.0, help="length of the probed part after it"
     )
     parser.add_argument("--size", default="1280x720", help="window size, WxH (a projector)")
+    parser.add_argument(
+        "--segments", type=int, default=4, help="parts of the watched run (headless between)"
+    )
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     print(
@@ -233,14 +262,11 @@ def main(argv=None):
         f"{args.seconds:g} s watched, then {args.probe_seconds:g} s probed; "
         f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}"
     )
-    headless = headless_rate(args.project, 5.0)
-    gui = gui_run(args.project, args.seconds, args.probe_seconds, size)
-    headless_after = headless_rate(args.project, 5.0)
-    rate = statistics.mean([headless, headless_after])
+    gui = gui_run(args.project, args.seconds, args.probe_seconds, size, args.segments)
     launch = first_window()
     memory = gui.pop("memory")
     print(f"trained on the {gui.pop('engine')} engine")
-    progress = gui.pop("progress")
+    parts, shares, probed = gui.pop("parts"), gui.pop("shares"), gui.pop("probed share")
     quarter = max(len(memory) // 4, 1)
     project = load_project(args.project)
     train = len(project.build_dataset().X_train)
@@ -248,9 +274,8 @@ def main(argv=None):
     results = {
         **gui,
         "epochs/s in GUI": gui["steps/s in GUI"] / steps_per_epoch,
-        "steps/s headless": rate,
-        "GUI/headless": gui["steps/s in GUI"] / rate,
-        "GUI/headless, probed": gui["steps/s in GUI, probed"] / rate,
+        "GUI/headless": statistics.median(shares),
+        "GUI/headless, probed": probed,
         "first window s": statistics.median(launch),
     }
     targets = {**TARGETS, "epochs/s in GUI": EPOCH_TARGETS.get(Path(args.project).name)}
@@ -266,15 +291,12 @@ def main(argv=None):
         print(f"{key:<20}{value:>12.3f}{verdict}")
     each = ", ".join(f"{t:.2f}" for t in launch)
     print(f"first window, each run (s; the code compiled to bytecode, as installed): {each}")
-    # Seconds compared at the start and at the end of the watched part.
-    window = min(60, len(progress) // 3)
-    if window >= 2:
-        (t0, s0), (t1, s1) = progress[2], progress[2 + window]
-        (t2, s2), (t3, s3) = progress[-1 - window], progress[-1]
-        print(
-            f"steps/s over the first {window} s {(s1 - s0) / (t1 - t0):,.0f}, "
-            f"over the last {window} s {(s3 - s2) / (t3 - t2):,.0f}"
-        )
+    print(
+        "each part of the watched run, in order: steps/s "
+        + ", ".join(f"{rate:,.0f}" for rate, _ in parts)
+        + "; GUI/headless "
+        + ", ".join(f"{share:.2f}" for share in shares)
+    )
     print(
         f"memory (RSS MB) each second: first {memory[0]:.0f}, after a quarter "
         f"{memory[quarter]:.0f}, half {memory[len(memory) // 2]:.0f}, last {memory[-1]:.0f}; "
