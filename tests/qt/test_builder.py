@@ -401,3 +401,36 @@ def test_a_snapshot_repaints_only_what_it_changes(qtbot, make_window, monkeypatc
     turned[0, 0] = -turned[0, 0]
     show(dataclasses.replace(s, weights=((turned, flipped), *s.weights[1:])))
     assert canvas.edges in painted and dense not in painted
+
+
+def test_edges_are_smooth_at_rest_and_in_exports_but_not_while_training_runs(
+    qtbot, make_window, tmp_path
+):
+    """Wide antialiased lines are the canvas's dearest part: the edges of a moving picture
+    are drawn without antialiasing (so in fewer colours: no blended pixels at their sides);
+    the picture at rest and every export are smooth."""
+    import dataclasses
+
+    from PySide6.QtGui import QImage
+
+    window = make_window()
+    train_epoch(qtbot, window)
+    canvas, s = window.network_panel.canvas, window.last_snapshot
+    assert s.final
+
+    def show(snapshot):
+        canvas.show_snapshot(snapshot)
+        image = canvas.viewport().grab().toImage()
+        window.network_panel.export(tmp_path / "network.png")
+        exported = QImage(str(tmp_path / "network.png"))
+        return colours(image), image, exported
+
+    def colours(image):
+        return {image.pixel(x, y) for x in range(image.width()) for y in range(image.height())}
+
+    moving, moving_image, moving_export = show(dataclasses.replace(s, final=False))
+    rest, rest_image, rest_export = show(s)  # no weight changed: drawn again all the same
+    assert moving_image != rest_image
+    assert len(moving) < len(rest)
+    assert moving_export == rest_export  # exported while moving: smooth all the same
+
