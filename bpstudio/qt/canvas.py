@@ -649,21 +649,35 @@ _LUT = None
 def heat_image(grid: np.ndarray, fixed=False) -> QImage:
     """A unit's output over the input plane, orange (low) to blue (high), row 0 at the top:
     scaled to its own range, or (`fixed`) with −1…1 as the ends, as Playground draws them."""
+    return heat_images(grid[None], fixed)[0]
+
+
+def heat_images(grids: np.ndarray, fixed=False) -> list[QImage]:
+    """heat_image of each of grids (units, rows, columns), computed together: a layer's
+    pictures one at a time took 2.8 ms of lesson 2's canvas update, 10 times a second."""
     global _LUT
     if _LUT is None:
         _LUT = np.ascontiguousarray(
             theme.diverging().getLookupTable(nPts=256, alpha=False).astype(np.uint8)
         )
-    finite = grid[np.isfinite(grid)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    grids = np.asarray(grids, float)
     if fixed:
-        lo, hi = -1.0, 1.0
-    with np.errstate(invalid="ignore"):
-        t = np.zeros_like(grid) if hi <= lo else np.clip((grid - lo) / (hi - lo), 0, 1)
-    t = np.nan_to_num(np.flipud(t), nan=0.5)
+        lo, hi = np.full(len(grids), -1.0), np.full(len(grids), 1.0)
+    else:
+        finite = np.isfinite(grids)
+        lo = np.where(finite, grids, np.inf).min(axis=(1, 2))
+        hi = np.where(finite, grids, -np.inf).max(axis=(1, 2))
+        none = ~finite.any(axis=(1, 2))
+        lo[none], hi[none] = 0.0, 1.0
+    flat = hi <= lo  # one value everywhere: drawn at the low end
+    span = np.where(flat, 1.0, hi - lo)
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = np.clip((grids - lo[:, None, None]) / span[:, None, None], 0, 1)
+    t = np.where(flat[:, None, None], 0.0, t)
+    t = np.nan_to_num(t[:, ::-1], nan=0.5)
     rgb = np.ascontiguousarray(_LUT[(t * 255).astype(int)])
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    h, w = rgb.shape[1:3]
+    return [QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy() for image in rgb]
 
 
 def heat_pixmap(grid: np.ndarray, size: int = 120) -> QPixmap:
@@ -961,7 +975,7 @@ class NetworkCanvas(QGraphicsView):
         elif not _made_for(self._units_for, s.unit_grids, dense):
             self._units_for = (s.unit_grids, dense)
             self.unit_pictures = {
-                title: [heat_image(g) for g in grids[:MAX_DRAWN_UNITS]]
+                title: heat_images(grids[:MAX_DRAWN_UNITS])
                 for title, grids in zip(dense, s.unit_grids)
             }
         self.pictures = {**self.feature_pictures, **self.unit_pictures}

@@ -434,3 +434,46 @@ def test_edges_are_smooth_at_rest_and_in_exports_but_not_while_training_runs(
     assert len(moving) < len(rest)
     assert moving_export == rest_export  # exported while moving: smooth all the same
 
+
+def test_heat_images_colour_each_grid_by_its_own_range():
+    """Each grid scaled to its own range (or -1…1 fixed), computed for many grids at once as
+    one at a time: its least value at the orange end, its largest at the blue end, what is not
+    a number in the middle, the grid's last row at the top."""
+    from bpstudio.qt.canvas import heat_image, heat_images
+
+    rng = np.random.default_rng(0)
+    grids = rng.normal(size=(5, 6, 7)) * 3
+    grids[1] = 0.7  # one value everywhere: all at the low end
+    grids[2, 2, 3] = np.nan
+    grids[3] = np.nan  # nothing finite at all: the middle
+    grids[4, 0, 0], grids[4, 1, 1] = np.inf, -np.inf
+
+    def rgb(image, row, col):  # grid[row, col]'s pixel
+        c = image.pixelColor(col, image.height() - 1 - row)
+        return c.red(), c.green(), c.blue()
+
+    def pixels(image):
+        return [[image.pixel(x, y) for x in range(image.width())] for y in range(image.height())]
+
+    for fixed in (False, True):
+        together = heat_images(grids, fixed)
+        for grid, image in zip(grids, together):
+            alone = heat_image(grid, fixed)
+            assert pixels(alone) == pixels(image)
+            assert (image.width(), image.height()) == (7, 6)
+    ends = heat_images(np.array([[[-1.0, 1.0]]]), fixed=True)[0]
+    orange, blue = rgb(ends, 0, 0), rgb(ends, 0, 1)
+    assert orange != blue
+    images = heat_images(grids)
+    g = grids[0]
+    (r0, c0), (r1, c1) = (
+        np.unravel_index(g.argmin(), g.shape),
+        np.unravel_index(g.argmax(), g.shape),
+    )
+    assert rgb(images[0], r0, c0) == orange and rgb(images[0], r1, c1) == blue
+    assert {rgb(images[1], r, c) for r in range(6) for c in range(7)} == {orange}
+    middle = rgb(images[3], 0, 0)
+    assert middle not in (orange, blue) and rgb(images[2], 2, 3) == middle
+    assert {rgb(images[3], r, c) for r in range(6) for c in range(7)} == {middle}
+    # Infinities are beyond the ends: the finite values keep their own range.
+    assert rgb(images[4], 0, 0) == blue and rgb(images[4], 1, 1) == orange
