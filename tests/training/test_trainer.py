@@ -275,9 +275,10 @@ def test_a_series_stores_rows_a_chunk_at_a_time_as_it_stores_them_one_by_one():
 
 
 def test_geometric_moving_average():
-    from bpstudio.training.history import geometric_moving_average
+    from bpstudio.training.history import geometric_moving_average, log_moving_average
 
     assert geometric_moving_average(np.empty(0), 5).size == 0
+    assert log_moving_average(np.empty(0), 5).size == 0
     y = geometric_moving_average(np.array([1.0, 100.0, 0.0, np.nan, 1e4]), 2)
     np.testing.assert_allclose(y, [1.0, 10.0, 100.0, np.nan, 1e4])
     # Columns are averaged each on its own, as if one at a time.
@@ -291,6 +292,10 @@ def test_geometric_moving_average():
     # A window's mean is the geometric mean of its positive, finite values.
     kept = columns[250:275, 2][np.isfinite(columns[250:275, 2]) & (columns[250:275, 2] > 0)]
     np.testing.assert_allclose(together[274, 2], np.exp(np.log(kept).mean()), rtol=1e-12)
+    # On the log scale, as the gradients panel draws it.
+    logs = log_moving_average(columns, 25)
+    np.testing.assert_allclose(logs, np.log10(together), rtol=1e-12, atol=1e-14)
+    assert np.array_equal(np.isnan(logs), np.isnan(together))
 
 
 def test_the_clock_counts_training_time_only_and_restarts_with_the_run():

@@ -14,7 +14,7 @@ from bpstudio.core import meter
 from bpstudio.core.meter import GRAD_NORM
 from bpstudio.qt import theme
 from bpstudio.qt.panels.base import Panel
-from bpstudio.training.history import geometric_moving_average
+from bpstudio.training.history import log_moving_average
 from bpstudio.viewmodel.names import short_label
 
 FLOOR = -12  # bars start at 1e-12
@@ -121,7 +121,7 @@ class GradientsPanel(Panel):
         floor = 10.0**FLOOR  # a gradient of exactly 0 is drawn on the floor of the axis
         columns = [s.step_columns.index(meter.column(GRAD_NORM, name)) for name in names]
         raw = s.step_values[:, columns] if len(steps) else np.empty((0, len(names)))
-        curves = np.log10(geometric_moving_average(np.maximum(raw, floor), SMOOTHING))
+        curves = log_moving_average(np.maximum(raw, floor), SMOOTHING)
         drawn = []
         for curve, y in zip(self.curves, curves.T):
             keep = np.isfinite(y)
