@@ -3,9 +3,9 @@
 Prints the GUI thread's work per frame (every panel taking in one snapshot, the canvas's unit
 pictures included), its event-loop latency (a 10 ms QTimer probe: how late each tick fires;
 median and p99), the plot refresh rate, training steps/s in the window against headless for
-the same project, the time from launch to the first painted window (fresh processes, the code
-compiled to bytecode as an installed app has it), and
-memory over the run. Run with the BLAS tuning variables unset, as for every benchmark:
+the same project, the time from launch to the first painted window (fresh processes, the
+code compiled to bytecode as an installed app has it), and memory over the run. Run with the
+BLAS tuning variables unset, as for every benchmark:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gui.py [--seconds 60]
 
@@ -79,9 +79,10 @@ def headless_rate(trainer, seconds) -> float:
 def gui_run(project_path, seconds, probe_seconds, size, segments=4, headless_seconds=2.0):
     """The watched part runs in `segments` parts with the window paused between them, while
     the same project trains headless for `headless_seconds` in this thread: each part's
-    in-window rate is compared with the headless rates just before and after it. (Compared
-    with one headless rate before and after the whole run, the ratio swung by 0.25 from run
-    to run: this machine's speed drifts by that much within seconds.)"""
+    in-window rate is compared with the headless rates just before and after it. (This
+    machine's speed drifts by a quarter within seconds: one headless rate before and one
+    after the whole run was no fair yardstick. A single part's ratio still moves by that
+    much, which is why every part's is printed beside their median.)"""
     from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 
     from bpstudio.project import load_project
