@@ -455,10 +455,6 @@ class EdgesItem(QGraphicsItem):
         self._drawn_lines: dict = {}
         self._levels_of: dict = {}  # layer name -> (kernel, its levels)
         self._look = None
-        #: While training runs the edges are drawn on screen without antialiasing: wide
-        #: antialiased lines cost 3.4 ms a repaint of lesson 2's 344 edges, the canvas's
-        #: largest part (0.8 ms without, measured); at rest, and in every export, smooth.
-        self.moving = False
         self.setZValue(-1)
         # As the columns (see ColumnItem): repainted only when a line's strength step or
         # sign changes; a frame that changes only a column blits the edges under it.
@@ -466,6 +462,15 @@ class EdgesItem(QGraphicsItem):
 
     def boundingRect(self):
         return self.rect
+
+    @property
+    def moving(self) -> bool:
+        """Whether the canvas shows training as it runs (not at rest). Then the edges are
+        drawn on screen without antialiasing: wide antialiased lines cost 3.4 ms a repaint of
+        lesson 2's 344 edges, the canvas's largest part (0.8 ms without, measured); at rest,
+        and in every export, smooth."""
+        s = self.canvas.snapshot
+        return s is not None and not s.final
 
     def refresh(self):
         """Repaint if the edges as drawn changed (their strength steps and signs, the
@@ -927,7 +932,6 @@ class NetworkCanvas(QGraphicsView):
 
     def show_snapshot(self, s):
         self.snapshot = s
-        self.edges.moving = not s.final
         weights = s.weights
         self._set_segments(s)
         self._make_pictures(s)
