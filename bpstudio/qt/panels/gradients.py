@@ -13,6 +13,7 @@ from bpstudio.analysis.diagnostics import MIN_STEPS
 from bpstudio.core import meter
 from bpstudio.core.meter import GRAD_NORM
 from bpstudio.qt import theme
+from bpstudio.qt.curves import HistoryCurve
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training.history import log_moving_average
 from bpstudio.viewmodel.names import short_label
@@ -79,7 +80,7 @@ class GradientsPanel(Panel):
         self.graphics.ci.layout.setColumnStretchFactor(1, 1)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, y0=FLOOR)
         self.bars_plot.addItem(self.bars)
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[HistoryCurve] = []
         self.x_range = theme.StickyRange(self.curves_plot, "x", from_zero=True)
         self._y_range = None
         self.ratio = theme.StatusLabel(2)
@@ -98,8 +99,8 @@ class GradientsPanel(Panel):
         colors = theme.layer_colors(len(names))
         self.curves = []
         for name, color in zip(names, colors):
-            curve = self.curves_plot.plot(pen=pg.mkPen(color, width=2), name=name)
-            theme.long_history(curve)
+            curve = HistoryCurve(pg.mkPen(color, width=2), name)
+            self.curves_plot.addItem(curve)
             self.curves.append(curve)
         self.bars.setOpts(brushes=[pg.mkBrush(c) for c in colors])
         self._names = names
