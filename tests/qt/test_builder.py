@@ -4,9 +4,11 @@ inspector, undo/redo and shortcuts, feature toggles, weight edits, and what was 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 
 from bpstudio.data.datasets import DatasetRecipe
 from bpstudio.project import Project, editing
+from bpstudio.qt import theme
 from bpstudio.qt.canvas import RADIUS
 from tests.qt.test_window import wait_idle
 
@@ -343,24 +345,33 @@ def test_a_network_too_big_for_a_small_computer_is_built_only_if_the_user_says_s
 
 
 def test_edges_are_drawn_in_their_weights_colour_and_strength(qtbot, make_window):
-    """Blue for a positive weight, orange for a negative one, the weak ones paler."""
+    """Blue for a positive weight, orange for a negative one, the weak ones paler, in every
+    layer (their lines are drawn together, a pen per strength and sign); the edge the
+    inspector points at in the text colour, on top."""
     window = make_window()
     canvas = window.network_panel.canvas
-    _, a, b, kernel, _ = next(seg for seg in canvas.edges.segments if seg[3] is not None)
-    big = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
-    small = np.unravel_index(np.argmin(np.abs(kernel)), kernel.shape)
-    image = canvas.viewport().grab().toImage()
+    segments = [seg for seg in canvas.edges.segments if seg[3] is not None]
+    assert len(segments) >= 2
 
-    def colour(r, c):
+    def colour(image, a, b, r, c):
         p, q = a.sources[r] + QPointF(RADIUS, 0), b.positions[c] - QPointF(RADIUS, 0)
         # A fifth of the way along, away from where edges cross.
         point = canvas.mapFromScene(p + (q - p) / 5)
         found = image.pixelColor(point.x(), point.y())
         return found.red(), found.green(), found.blue()
 
-    red, _, blue = colour(*big)
-    assert (blue > red) == (kernel[big] > 0), (colour(*big), kernel[big])
-    assert sum(colour(*small)) > sum(colour(*big))  # paler: nearer white
+    image = canvas.viewport().grab().toImage()
+    for _, a, b, kernel, _ in segments:
+        big = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+        small = np.unravel_index(np.argmin(np.abs(kernel)), kernel.shape)
+        red, _, blue = colour(image, a, b, *big)
+        assert (blue > red) == (kernel[big] > 0), (colour(image, a, b, *big), kernel[big])
+        assert sum(colour(image, a, b, *small)) > sum(colour(image, a, b, *big))  # paler
+    layer, a, b, kernel, _ = segments[1]
+    big = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    canvas.set_overlay(None, highlight=(layer, *map(int, big)))
+    image = canvas.viewport().grab().toImage()
+    assert colour(image, a, b, *big) == QColor(theme.TEXT).getRgb()[:3]
 
 
 def test_a_snapshot_repaints_only_what_it_changes(qtbot, make_window, monkeypatch):
