@@ -76,6 +76,7 @@ class HistoryCurve(pg.GraphicsObject):
         return self._padded
 
     def viewTransformChanged(self):
+        super().viewTransformChanged()  # forgets the view's rectangle it keeps
         # The pen's padding is in pixels: a zoom changes it in data units.
         self.prepareGeometryChange()
         self._padded = None

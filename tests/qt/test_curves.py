@@ -78,8 +78,14 @@ def test_history_curve_draws_its_peaks_and_exports_every_point(plot, tmp_path):
     curve = HistoryCurve(pg.mkPen(RED, width=2), "layer")
     plot.addItem(curve)
     curve.setData(x, y)
-    plot.setXRange(0, 20_000, padding=0)
     plot.setYRange(-0.1, 1.1, padding=0)
+    # Zoomed in, the points in view are drawn one by one.
+    plot.setXRange(12_300, 12_400, padding=0)
+    zoomed = red_pixels(plot)
+    assert np.ptp(zoomed[:, 1]) > 400
+    assert np.ptp(zoomed[zoomed[:, 0] < np.median(zoomed[:, 0]) - 20][:, 1]) > 5  # a wide spike
+    # Then the whole run (drawn for the view as it is now, not as it was first painted).
+    plot.setXRange(0, 20_000, padding=0)
     drawn = red_pixels(plot)
     rows = drawn[:, 0]
     # The flat line across the plot, and the spike up to the top, nothing anywhere else.
@@ -97,12 +103,6 @@ def test_history_curve_draws_its_peaks_and_exports_every_point(plot, tmp_path):
     lines = (tmp_path / "curve.csv").read_text().splitlines()
     assert lines[0] == "layer_x,layer_y" and len(lines) == 20_001  # every point, not the drawn
     assert lines[12_346].startswith("12345") and float(lines[12_346].split(",")[1]) == 1.0
-
-    # Zoomed in, the points in view are drawn one by one.
-    plot.setXRange(12_300, 12_400, padding=0)
-    zoomed = red_pixels(plot)
-    assert np.ptp(zoomed[:, 1]) > 400
-    assert np.ptp(zoomed[zoomed[:, 0] < np.median(zoomed[:, 0]) - 20][:, 1]) > 5  # a wide spike
 
 
 def test_history_curve_leaves_gaps_where_values_are_not_finite(plot):
