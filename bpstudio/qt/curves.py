@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPainter, QPen, QTransform
 
 #: Pixels of the view per reduced pair of points (the lowest and the highest): a 2-pixel pen
 #: shows no more.
@@ -16,8 +16,8 @@ PIXELS_PER_PAIR = 2
 class HistoryCurve(pg.GraphicsObject):
     """One curve of thousands of points in a plot. It keeps every point given (the CSV export
     writes them all) and paints those in view, reduced to the lowest and highest value per
-    two pixels, as separate line segments (a wide polyline's joins took five times as long
-    to stroke, measured).
+    two pixels, as separate line segments in pixels (a wide polyline's joins took five times
+    as long to stroke, lines in data units through the painter's scaling twice, measured).
 
     pyqtgraph's PlotDataItem with peak downsampling draws the same, but does its clipping and
     reduction in setData, at about 0.4 ms of its own work a call: the gradients panel feeds
@@ -83,19 +83,30 @@ class HistoryCurve(pg.GraphicsObject):
 
     def paint(self, painter, option, widget=None):
         view = self.viewRect()
-        scale = painter.transform().m11()  # device pixels per unit of x
-        if len(self.x) < 2 or view is None or scale <= 0:
+        to_pixels = painter.transform()  # data to the painter's pixels: a scale and a shift
+        if len(self.x) < 2 or view is None or to_pixels.m11() <= 0:
             return
-        bins = max(1, int(view.width() * scale / PIXELS_PER_PAIR))
+        bins = max(1, int(view.width() * to_pixels.m11() / PIXELS_PER_PAIR))
         x, y = peak_reduce(self.x, self.y, view.left(), view.right(), bins)
         if len(x) < 2:
             return
-        # Plain: antialiased segments would darken where they overlap.
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        painter.setPen(self.pen)
-        # Kept in a name while drawn: drawargs() hands Qt a pointer into its memory.
-        segments = arrayToLineSegments(x, y, "finite", True)
-        painter.drawLines(*segments.drawargs())
+        # Drawn in pixels, with a pen as wide as the cosmetic one in pixels: lines in data
+        # units through the painter's scaling took twice as long to stroke (measured).
+        x = x * to_pixels.m11() + to_pixels.dx()
+        y = y * to_pixels.m22() + to_pixels.dy()
+        pen = QPen(self.pen)
+        pen.setCosmetic(False)
+        painter.save()
+        try:
+            painter.setTransform(QTransform())
+            # Plain: antialiased segments would darken where they overlap.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(pen)
+            # Kept in a name while drawn: drawargs() hands Qt a pointer into its memory.
+            segments = arrayToLineSegments(x, y, "finite", True)
+            painter.drawLines(*segments.drawargs())
+        finally:
+            painter.restore()
 
 
 def peak_reduce(x, y, lo: float, hi: float, bins: int):
