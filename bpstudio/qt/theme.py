@@ -255,7 +255,17 @@ def style_plot(plot: pg.PlotItem, title: str, x: str = "", y: str = ""):
     if y:
         plot.setLabel("left", y)
     plot.setMenuEnabled(True)
+    # Of pyqtgraph's plot options, the grid and the curves' alpha: its transforms (FFT, log,
+    # derivative…), downsampling, averaging and point modes redraw a curve as something the
+    # panel's title, axes and texts do not describe (a log axis of the gradients' log10).
+    for action in plot.ctrlMenu.actions():
+        if action.text() not in PLOT_OPTIONS:
+            plot.ctrlMenu.removeAction(action)
     return plot
+
+
+#: The submenus of a plot's "Plot Options" kept in its context menu.
+PLOT_OPTIONS = ("Alpha", "Grid")
 
 
 def nice_ceil(x: float) -> float:
@@ -424,18 +434,6 @@ def styled_runs(text: str) -> tuple[str, list]:
         position = match.end()
     add(text[position:])
     return "".join(plain), formats
-
-
-def long_history(curve: pg.PlotDataItem) -> pg.PlotDataItem:
-    """Set a curve up for thousands of points: only what is in view is drawn, reduced to the
-    lowest and highest value per two pixels (a 2-pixel pen shows no more). pyqtgraph starts
-    reducing only above 5 points per pixel; 2,500 points over 550 pixels were stroked in full,
-    which cost 18 ms a frame."""
-    curve.setDownsampling(auto=True, method="peak")
-    curve.setClipToView(True)
-    curve.opts["autoDownsampleFactor"] = 0.5
-    curve.opts["antialias"] = False
-    return curve
 
 
 def scrolled(widget) -> QScrollArea:

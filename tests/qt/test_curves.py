@@ -117,3 +117,40 @@ def test_history_curve_leaves_gaps_where_values_are_not_finite(plot):
     gaps = np.diff(columns)
     assert gaps.max() > 0.15 * np.ptp(columns)  # a fifth of the width left blank
     assert curve.dataBounds(1) == (0.5, 0.5) and curve.dataBounds(0) == (0.0, 999.0)
+
+
+def test_history_curve_draws_new_data_and_log_mode(plot):
+    # What a curve draws is kept between repaints while neither its data nor its view
+    # changes: new data, even in the same array, and log mode are drawn at once.
+    x = np.arange(3000.0)
+    y = np.full_like(x, 0.2)
+    curve = HistoryCurve(pg.mkPen(RED, width=2))
+    plot.addItem(curve)
+    curve.setData(x, y)
+    plot.setXRange(0, 3000, padding=0)
+    plot.setYRange(-1, 1, padding=0)
+    low = np.median(red_pixels(plot)[:, 0])
+    y[:] = 0.8
+    curve.setData(x, y)
+    high = np.median(red_pixels(plot)[:, 0])
+    assert high < low - 40  # higher up the plot
+    plot.setLogMode(y=True)  # log10(0.8) = -0.097: a little below the middle
+    plot.setXRange(0, 3000, padding=0)  # (log mode turns autorange on)
+    plot.setYRange(-1, 1, padding=0)
+    assert curve.dataBounds(1)[0] == pytest.approx(np.log10(0.8))
+    assert curve.getData()[1][0] == 0.8  # the data as given
+    middle = np.median(red_pixels(plot)[:, 0])
+    assert middle > low > high  # below the 0.2 line drawn before
+
+
+def test_a_styled_plot_offers_only_the_options_its_curves_honour(plot):
+    from bpstudio.qt import theme
+
+    item = theme.style_plot(plot.getPlotItem(), "Curves")
+    assert [a.text() for a in item.ctrlMenu.actions()] == list(theme.PLOT_OPTIONS)
+    curve = HistoryCurve(pg.mkPen(RED, width=2))
+    plot.addItem(curve)
+    item.ctrl.alphaGroup.setChecked(True)
+    item.ctrl.autoAlphaCheck.setChecked(False)
+    item.ctrl.alphaSlider.setValue(500)  # of 1000
+    assert curve.opacity() == pytest.approx(0.25)  # pyqtgraph squares the slider's value

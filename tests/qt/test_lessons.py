@@ -64,7 +64,7 @@ def test_a_fix_runs_second_from_the_same_seed_and_the_runs_compare(qtbot, make_w
     runs = window.panels["runs"]
     assert runs.checked() == [LIVE, "Run 1: as given"]
     runs.choice.setCurrentIndex(runs.choice.findData("grad_ratio"))
-    live, first = (c.yData for c in runs.curves[:2])  # as given, not log10
+    live, first = (c.getData()[1] for c in runs.curves[:2])  # as given, not log10
     assert np.median(live) > 1e-1 and np.median(first) < 1e-3
     # Unticking a run takes it off the plot.
     runs.list.item(1).setCheckState(Qt.CheckState.Unchecked)

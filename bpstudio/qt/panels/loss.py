@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout
 
 from bpstudio.qt import theme
+from bpstudio.qt.curves import HistoryCurve
 from bpstudio.qt.panels.base import Panel
 
 MAX_MARKERS = 40
@@ -37,26 +38,18 @@ class LossPanel(Panel):
             "Loss by step",
             (("train", theme.TRAIN), ("test", theme.TEST), ("batch", theme.PALE_GREY)),
         )
-        self.batch_curve = self.loss_plot.plot(
-            pen=pg.mkPen(theme.PALE_GREY, width=1), name="batch loss"
-        )
-        self.train_curve = self.loss_plot.plot(
-            pen=pg.mkPen(theme.TRAIN, width=2), name="train loss"
-        )
-        self.test_curve = self.loss_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test loss")
+        self.batch_curve = HistoryCurve(pg.mkPen(theme.PALE_GREY, width=1), "batch loss")
+        self.train_curve = HistoryCurve(pg.mkPen(theme.TRAIN, width=2), "train loss")
+        self.test_curve = HistoryCurve(pg.mkPen(theme.TEST, width=2), "test loss")
+        for curve in (self.batch_curve, self.train_curve, self.test_curve):
+            self.loss_plot.addItem(curve)
         theme.keyed_title(
             self.acc_plot, "Accuracy by step", (("train", theme.TRAIN), ("test", theme.TEST))
         )
-        self.train_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TRAIN, width=2), name="train")
-        self.test_acc = self.acc_plot.plot(pen=pg.mkPen(theme.TEST, width=2), name="test")
-        for curve in (
-            self.batch_curve,
-            self.train_curve,
-            self.test_curve,
-            self.train_acc,
-            self.test_acc,
-        ):
-            theme.long_history(curve)
+        self.train_acc = HistoryCurve(pg.mkPen(theme.TRAIN, width=2), "train")
+        self.test_acc = HistoryCurve(pg.mkPen(theme.TEST, width=2), "test")
+        for curve in (self.train_acc, self.test_acc):
+            self.acc_plot.addItem(curve)
         self.markers: list[pg.InfiniteLine] = []
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip(

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListWidget, QListWidgetIt
 from bpstudio.core import meter
 from bpstudio.core.meter import DEAD_FRACTION, GRAD_NORM
 from bpstudio.qt import theme
+from bpstudio.qt.curves import HistoryCurve
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training.history import geometric_moving_average
 
@@ -75,7 +76,7 @@ class RunsPanel(Panel):
         self.list.itemChanged.connect(self._redraw)
         self.graphics = theme.plot_area()
         self.plot = theme.style_plot(self.graphics.addPlot(), "Runs", x="step")
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[HistoryCurve] = []
         self.runs: list = []  # RunRecord of earlier runs on the same data
         self.apart: list = []  # ... and on other data: listed, never overlaid
         top = QHBoxLayout()
@@ -178,8 +179,8 @@ class RunsPanel(Panel):
                 keep = np.isfinite(y) & (y > 0)
                 x, y = x[keep], y[keep]
             if drawn == len(self.curves):
-                self.curves.append(self.plot.plot())
-                theme.long_history(self.curves[-1])
+                self.curves.append(HistoryCurve(pg.mkPen(theme.TEXT)))
+                self.plot.addItem(self.curves[-1])
             curve = self.curves[drawn]
             width = 2.5 if name == LIVE else 1.8
             curve.setPen(pg.mkPen(PALETTE[i % len(PALETTE)], width=width))
