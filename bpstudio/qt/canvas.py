@@ -530,12 +530,12 @@ class EdgesItem(QGraphicsItem):
         # call for each, over every layer (their edges never cross), the strongest last (on
         # top). A pen and a call per edge took 8.5 ms a paint for the 344 edges of lesson 2's
         # network; per layer as well, 2.7 ms (about 11 microseconds a call, measured).
-        keyed = [
-            (self._levels(layer, kernel)[0], lines)
-            for layer, lines, kernel in lined
-            if kernel is not None
-        ]
-        keyed = [(keys[keys >= 0], lines[keys >= 0]) for keys, lines in keyed]
+        keyed = []
+        for layer, lines, kernel in lined:
+            if kernel is not None:
+                keys = self._levels(layer, kernel)[0]
+                rows, cols = np.nonzero(keys >= 0)
+                keyed.append((keys[rows, cols], lines[rows, cols]))
         if keyed:
             keys = np.concatenate([k for k, _ in keyed])
             lines = np.concatenate([lines for _, lines in keyed])
