@@ -2,9 +2,9 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as exporters
 import pytest
-from PySide6.QtGui import QImage
 
 from bpstudio.qt.curves import HistoryCurve, peak_reduce
+from tests.qt.test_builder import image_array
 
 RED = (220, 30, 30)
 
@@ -63,12 +63,8 @@ def plot(qtbot):
 
 def red_pixels(widget) -> np.ndarray:
     """(rows, columns) of the pixels drawn in the curve's red."""
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(
-        image.height(), image.bytesPerLine()
-    )[:, : image.width() * 4]
-    bgr = pixels.reshape(image.height(), image.width(), 4)[..., :3].astype(int)
-    return np.argwhere(np.abs(bgr - RED[::-1]).sum(axis=-1) < 30)
+    rgb = image_array(widget.grab().toImage()).astype(int)
+    return np.argwhere(np.abs(rgb - RED).sum(axis=-1) < 30)
 
 
 def test_history_curve_draws_its_peaks_and_exports_every_point(plot, tmp_path):
