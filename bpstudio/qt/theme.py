@@ -183,7 +183,10 @@ def rezoom_plots(root: QWidget, zoom: float):
     """Draw every plot under `root` with text `zoom` times its normal size: titles, axis
     labels and tick numbers."""
     ZOOM[0] = zoom
-    for view in root.findChildren(pg.GraphicsView):
+    views = root.findChildren(pg.GraphicsView)
+    if isinstance(root, pg.GraphicsView):
+        views.append(root)
+    for view in views:
         font = QFont(root.font())
         view.scene().setFont(font)
         for item in view.scene().items():

@@ -41,6 +41,23 @@ def test_zoom_scales_text_plots_and_canvas_and_is_remembered(qtbot, make_window,
     again.document.modified = False
 
 
+def test_a_plot_made_after_zooming_is_zoomed_like_the_rest(qtbot, make_window):
+    window = make_window()
+    window.actions["zoom_in"].trigger()
+    window.actions["zoom_in"].trigger()
+    panel = window.panels["dataset"]
+    panel.choice.setCurrentIndex(panel.choice.findData("digits"))  # the confusion matrix, new
+    output = window.panels["output"]
+    qtbot.waitUntil(lambda: output.matrix_view is not None, timeout=10000)
+
+    def tick_pt(plot):
+        return plot.getAxis("bottom").style["tickFont"].pointSizeF()
+
+    assert tick_pt(output.matrix_plot) == tick_pt(window.panels["loss"].loss_plot)
+    assert tick_pt(output.matrix_plot) > 1.3 * QApplication.font().pointSizeF()
+    window.document.modified = False
+
+
 def test_presentation_mode_shows_only_what_the_class_needs(qtbot, make_window, settings):
     window = make_window()
     window.open_lesson(2)  # its focus: the gradients

@@ -59,45 +59,9 @@ class OutputPanel(Panel):
             self.plane_plot.addItem(points)
         self.plane_plot.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0)
         self.stack.addWidget(SquareContainer(self.plane))  # a circle must look like a circle
-        # --- confusion matrix and samples
-        self.matrix_view = theme.plot_area()
-        self.matrix_plot = theme.style_plot(
-            self.matrix_view.addPlot(row=0, col=0),
-            "Confusion matrix (test set)",
-            x="predicted",
-            y="true",
-        )
-        self.matrix_plot.invertY(True)
-        self.matrix_plot.setAspectLocked(True)
-        self.matrix = pg.ImageItem()
-        self.matrix.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.BLUE]))
-        self.matrix_plot.addItem(self.matrix)
-        self.matrix_labels: list[pg.TextItem] = []
-        # Under the matrix (the panel is about square), and only when there are images.
-        self.samples_plot = pg.PlotItem()
-        theme.style_plot(self.samples_plot, "")  # the summary says what it shows
-        self.samples_plot.setTitle(None)
-        self.samples_plot.hideAxis("left")
-        self.samples_plot.hideAxis("bottom")
-        self.samples_plot.invertY(True)
-        self.samples_plot.setAspectLocked(True)
-        self.samples = pg.ImageItem()
-        self.samples.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.TEXT]))
-        self.samples_plot.addItem(self.samples)
-        self.sample_labels: list[pg.TextItem] = []
-        self.stack.addWidget(self.matrix_view)
-        # --- regression scatter
-        self.scatter_view = pg.PlotWidget()
-        self.scatter_plot = theme.style_plot(
-            self.scatter_view.getPlotItem(),
-            "Predicted against actual (test set)",
-            x="actual",
-            y="predicted",
-        )
-        self.diagonal = self.scatter_plot.plot(pen=pg.mkPen(theme.GREY, width=1))
-        self.scatter = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(theme.BLUE), pen=None)
-        self.scatter_plot.addItem(self.scatter)
-        self.stack.addWidget(self.scatter_view)
+        # The confusion matrix and the regression scatter are built when first shown: most
+        # projects never show them, and their three plots were a tenth of building the window.
+        self.matrix_view = self.scatter_view = None
 
         self.show_test = QCheckBox("Test data")
         self.show_test.setToolTip(
@@ -130,6 +94,59 @@ class OutputPanel(Panel):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
+
+    def _matrix_page(self) -> QWidget:
+        """The confusion matrix, with test images under it for the digits."""
+        if self.matrix_view is None:
+            self.matrix_view = theme.plot_area()
+            self.matrix_plot = theme.style_plot(
+                self.matrix_view.addPlot(row=0, col=0),
+                "Confusion matrix (test set)",
+                x="predicted",
+                y="true",
+            )
+            self.matrix_plot.invertY(True)
+            self.matrix_plot.setAspectLocked(True)
+            self.matrix = pg.ImageItem()
+            self.matrix.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.BLUE]))
+            self.matrix_plot.addItem(self.matrix)
+            self.matrix_labels: list[pg.TextItem] = []
+            # Under the matrix (the panel is about square), and only when there are images.
+            self.samples_plot = pg.PlotItem()
+            theme.style_plot(self.samples_plot, "")  # the summary says what it shows
+            self.samples_plot.setTitle(None)
+            self.samples_plot.hideAxis("left")
+            self.samples_plot.hideAxis("bottom")
+            self.samples_plot.invertY(True)
+            self.samples_plot.setAspectLocked(True)
+            self.samples = pg.ImageItem()
+            self.samples.setColorMap(pg.ColorMap([0, 1], [theme.WHITE, theme.TEXT]))
+            self.samples_plot.addItem(self.samples)
+            self.sample_labels: list[pg.TextItem] = []
+            self._add_page(self.matrix_view)
+        return self.matrix_view
+
+    def _scatter_page(self) -> QWidget:
+        """Predicted against actual values, for regression data that is not 2-D."""
+        if self.scatter_view is None:
+            self.scatter_view = pg.PlotWidget()
+            self.scatter_plot = theme.style_plot(
+                self.scatter_view.getPlotItem(),
+                "Predicted against actual (test set)",
+                x="actual",
+                y="predicted",
+            )
+            self.diagonal = self.scatter_plot.plot(pen=pg.mkPen(theme.GREY, width=1))
+            self.scatter = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(theme.BLUE), pen=None)
+            self.scatter_plot.addItem(self.scatter)
+            self._add_page(self.scatter_view)
+        return self.scatter_view
+
+    def _add_page(self, page: QWidget):
+        self.stack.addWidget(page)
+        zoom = theme.zoom_factor(self.plane_plot)
+        if zoom != 1.0:  # made after View > Zoom: its text as large as every other plot's
+            theme.rezoom_plots(page, zoom)
 
     def plot_items(self):
         page = self.stack.currentWidget()
@@ -183,10 +200,10 @@ class OutputPanel(Panel):
             self.stack.setCurrentWidget(self.plane.parent())
             self._draw_plane(out)
         elif out.confusion is not None:
-            self.stack.setCurrentWidget(self.matrix_view)
+            self.stack.setCurrentWidget(self._matrix_page())
             self._draw_confusion(out)
         else:
-            self.stack.setCurrentWidget(self.scatter_view)
+            self.stack.setCurrentWidget(self._scatter_page())
             self._draw_scatter(out)
         self.summary.setVisible(bool(self.summary.text()))  # no empty line over the plane
 
