@@ -14,14 +14,11 @@ from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,6 +30,7 @@ from bpstudio.core.layers import MAX_UNITS
 from bpstudio.data.datasets import FEATURES
 from bpstudio.project import editing
 from bpstudio.qt.canvas import KIND_LABELS, LAYER_MIME, Column, NetworkCanvas
+from bpstudio.qt.inputs import ComboBox, DoubleSpinBox, SpinBox
 from bpstudio.qt.panels.base import Panel
 from bpstudio.viewmodel.names import feature_label, layer_labels, renamed
 
@@ -105,13 +103,13 @@ class LayerInspector(QGroupBox):
         self.form = QFormLayout(self)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.units = QSpinBox()
+        self.units = SpinBox()
         self.units.setRange(1, MAX_UNITS)
         self.units.setToolTip("How many units the layer has (+ and − on the canvas too).")
-        self.activation = QComboBox()
+        self.activation = ComboBox()
         self.activation.addItems(ACTIVATION_CHOICES)
         self.activation.setToolTip("The function each unit applies to its weighted sum.")
-        self.initializer = QComboBox()
+        self.initializer = ComboBox()
         self.initializer.addItems(initializers.NAMES)
         self.initializer.setToolTip(
             "How the weights start: glorot for tanh/sigmoid, he for ReLU; zeros makes every "
@@ -126,17 +124,17 @@ class LayerInspector(QGroupBox):
         )
         self.use_bias = QCheckBox("Use a bias")
         self.use_bias.setToolTip("Add a learned constant to each unit's sum.")
-        self.regularizer = QComboBox()
+        self.regularizer = ComboBox()
         for key, label in REGULARIZERS.items():
             self.regularizer.addItem(label, key)
         self.regularizer.setToolTip("A penalty on large weights, added to the loss.")
         self.strength = QLineEdit()
         self.strength.setToolTip("How strong the penalty is (for example 0.001).")
-        self.rate = QDoubleSpinBox()
+        self.rate = DoubleSpinBox()
         self.rate.setRange(0.0, 1.0)
         self.rate.setSingleStep(0.05)
         self.rate.setToolTip("The share of inputs dropped at each training step (0 to 1).")
-        self.momentum = QDoubleSpinBox()
+        self.momentum = DoubleSpinBox()
         self.momentum.setRange(0.0, 1.0)
         self.momentum.setDecimals(3)
         self.momentum.setSingleStep(0.01)

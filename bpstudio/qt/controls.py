@@ -9,7 +9,6 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +31,7 @@ from bpstudio.data.datasets import (
     DatasetRecipe,
 )
 from bpstudio.qt import theme
+from bpstudio.qt.inputs import ComboBox, DoubleSpinBox, SpinBox
 from bpstudio.viewmodel.names import feature_label
 
 TWO_D = (*CLASSIFICATION_2D, *REGRESSION_2D)
@@ -92,7 +91,7 @@ class DatasetPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._updating = False
-        self.choice = QComboBox()
+        self.choice = ComboBox()
         for key, label in DATASET_NAMES.items():
             self.choice.addItem(label, key)
         # Its longest name must not widen the left column past a projector's (the list
@@ -118,7 +117,7 @@ class DatasetPanel(QWidget):
             "set the network never learns from."
         )
         self.ratio_label = QLabel()
-        self.points = QSpinBox()
+        self.points = SpinBox()
         self.points.setRange(*WINDOW_POINTS)
         self.points.setSingleStep(100)
         self.points.setKeyboardTracking(False)  # a change when the typing is done
@@ -126,7 +125,7 @@ class DatasetPanel(QWidget):
             f"How many points the data set has, training and test together "
             f"({WINDOW_POINTS[0]}–{WINDOW_POINTS[1]:,})."
         )
-        self.classes = QSpinBox()
+        self.classes = SpinBox()
         self.classes.setRange(2, MAX_CLASSES)
         self.classes.setKeyboardTracking(False)
         self.classes.setToolTip(
@@ -259,14 +258,14 @@ class SettingsPanel(QWidget):
         super().__init__(parent)
         self._updating = False
         self._current: dict = {}
-        self.optimizer = QComboBox()
+        self.optimizer = ComboBox()
         for key, label in OPTIMIZERS.items():
             self.optimizer.addItem(label, key)
         self.optimizer.setToolTip(
             "How the gradient turns into a step: plain SGD, or RMSprop "
             "and Adam, which scale each weight's step by its history."
         )
-        self.learning_rate = QComboBox()
+        self.learning_rate = ComboBox()
         self.learning_rate.setEditable(True)
         self.learning_rate.addItems(LEARNING_RATES)
         self.learning_rate.setToolTip(
@@ -274,7 +273,7 @@ class SettingsPanel(QWidget):
             "loss jumps or explodes; too low: nothing happens. Type "
             "any positive number."
         )
-        self.momentum = QDoubleSpinBox()
+        self.momentum = DoubleSpinBox()
         self.momentum.setRange(0.0, 0.99)
         self.momentum.setSingleStep(0.05)
         self.momentum.setDecimals(2)
@@ -286,7 +285,7 @@ class SettingsPanel(QWidget):
             "Look ahead: take the gradient where the momentum is about to carry the weights "
             "(SGD only)."
         )
-        self.regularization = QComboBox()
+        self.regularization = ComboBox()
         self.regularization.addItem("None", "none")
         self.regularization.addItem("L1", "l1")
         self.regularization.addItem("L2", "l2")
@@ -294,18 +293,18 @@ class SettingsPanel(QWidget):
             "A penalty on large weights added to the loss: L2 "
             "shrinks them all, L1 pushes small ones to zero."
         )
-        self.regularization_rate = QComboBox()
+        self.regularization_rate = ComboBox()
         self.regularization_rate.setEditable(True)
         self.regularization_rate.addItems(REGULARIZATION_RATES)
         self.regularization_rate.setToolTip("The strength of the penalty.")
-        self.dropout = QDoubleSpinBox()
+        self.dropout = DoubleSpinBox()
         self.dropout.setRange(0.0, 1.0)
         self.dropout.setSingleStep(0.05)
         self.dropout.setToolTip(
             "The share of units each Dropout layer switches off on every "
             "training step (0 = none, 1 = all). Needs a Dropout layer."
         )
-        self.batch_size = QSpinBox()
+        self.batch_size = SpinBox()
         self.batch_size.setRange(1, 100_000)
         self.batch_size.setToolTip("How many examples each step averages its gradient over.")
         self.clip = QCheckBox("Clip gradient norm at")
@@ -313,10 +312,10 @@ class SettingsPanel(QWidget):
             "Scale the whole gradient down whenever its norm is above this "
             "value: a cure for exploding gradients."
         )
-        self.clip_value = QDoubleSpinBox()
+        self.clip_value = DoubleSpinBox()
         self.clip_value.setRange(0.01, 1000.0)
         self.clip_value.setValue(1.0)
-        self.seed = QSpinBox()
+        self.seed = SpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip(
             "The number the initial weights, the dropout masks and the shuffling are drawn "
@@ -324,13 +323,13 @@ class SettingsPanel(QWidget):
         )
         self.new_seed = QPushButton("New")
         self.new_seed.setToolTip("Start again from new random weights (a new seed)")
-        self.activation = QComboBox()
+        self.activation = ComboBox()
         self.activation.addItems(activations.HIDDEN_NAMES)
         self.activation.setToolTip(
             "The activation of every hidden layer at once, as Playground's Activation "
             "(each layer's own is in the Layer tab). Undo takes it back."
         )
-        self.stop_epoch = QSpinBox()
+        self.stop_epoch = SpinBox()
         self.stop_epoch.setRange(0, 1_000_000)
         self.stop_epoch.setSpecialValueText("no epoch")
         self.stop_epoch.setPrefix("epoch ")
@@ -342,7 +341,7 @@ class SettingsPanel(QWidget):
             "Training pauses by itself when the test loss first falls below this number "
             "(and again after a Reset), for example 0.1. Empty: never."
         )
-        self.engine = QComboBox()
+        self.engine = ComboBox()
         for key, label in ENGINES.items():
             self.engine.addItem(label, key)
         form = QFormLayout(self)

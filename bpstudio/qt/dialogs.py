@@ -10,7 +10,6 @@ from PySide6.QtGui import QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from bpstudio.data.csvdata import TASK_RULE, CsvError, preview, read_csv
 from bpstudio.project.classroom import password_entry
 from bpstudio.qt import theme
+from bpstudio.qt.inputs import ComboBox
 
 
 class CsvImportDialog(QDialog):
@@ -59,13 +59,13 @@ class CsvImportDialog(QDialog):
         self.columns.setToolTip(
             "The columns used. Untick one to leave it out (an id, a name): it is not an input."
         )
-        self.target = QComboBox()
+        self.target = ComboBox()
         self.target.setToolTip("The column the network should learn to predict.")
-        self.missing = QComboBox()
+        self.missing = ComboBox()
         self.missing.addItem("Refuse the file (say where)", "refuse")
         self.missing.addItem("Leave out the rows with a missing value", "drop")
         self.missing.setToolTip("Missing values: empty cells, NA, N/A, nan, null, none, ? or -.")
-        self.task = QComboBox()
+        self.task = ComboBox()
         self.task.addItem("Decide from the data", "auto")
         self.task.addItem("Classification (categories)", "classification")
         self.task.addItem("Regression (numbers)", "regression")

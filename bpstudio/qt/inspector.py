@@ -8,12 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.analysis.trace import chain_rule, trace
 from bpstudio.core.gradcheck import gradcheck
+from bpstudio.qt.inputs import ComboBox, SpinBox
 from bpstudio.viewmodel.names import renamed
 
 GRADCHECK_SAMPLES = 16
@@ -40,7 +39,7 @@ class BackpropInspectorDialog(QDialog):
         self.trace = None
         self.stage = 0
         trainer = training.trainer
-        self.example = QSpinBox()
+        self.example = SpinBox()
         self.example.setRange(1, len(trainer.X))
         self.example.setToolTip("Which training example to follow through one pass")
         self.example.valueChanged.connect(self.recompute)
@@ -55,11 +54,11 @@ class BackpropInspectorDialog(QDialog):
         self.stage_text = QLabel()
         self.stage_text.setWordWrap(True)
         self.stage_text.setStyleSheet("font-weight: bold;")
-        self.layer = QComboBox()
+        self.layer = ComboBox()
         self.layer.setToolTip("The layer whose weight the chain rule is written for")
-        self.row = QSpinBox()
+        self.row = SpinBox()
         self.row.setToolTip("The unit below the weight (where it comes from)")
-        self.column = QSpinBox()
+        self.column = SpinBox()
         self.column.setToolTip("The unit the weight goes into")
         for widget in (self.layer, self.row, self.column):
             signal = widget.currentIndexChanged if widget is self.layer else widget.valueChanged

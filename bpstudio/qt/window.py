@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
-    QComboBox,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -48,24 +46,6 @@ from bpstudio.viewmodel.document import Document
 from bpstudio.viewmodel.layout import MINIMUM_SIZE, WINDOW_SIZE, size_class
 
 
-class WheelGuard(QObject):
-    """The mouse wheel changes a combo box or spin box only when it has the keyboard focus
-    (clicked or tabbed into); otherwise the wheel scrolls what is around it. Scrolling over
-    the layer panel had silently changed a layer's activation."""
-
-    def eventFilter(self, obj, event):
-        if (
-            event.type() == QEvent.Type.Wheel
-            and isinstance(obj, (QComboBox, QAbstractSpinBox))
-            and not obj.hasFocus()
-        ):
-            parent = obj.parentWidget()
-            if parent is not None:
-                QApplication.sendEvent(parent, event)  # a scroll area around it scrolls
-            return True
-        return False
-
-
 class StudioWindow(QMainWindow):
     def __init__(
         self,
@@ -82,8 +62,6 @@ class StudioWindow(QMainWindow):
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
         )
-        self.wheel_guard = WheelGuard(self)
-        QApplication.instance().installEventFilter(self.wheel_guard)
         self.inspector = None
         self.document = Document()
         self.hub = SnapshotHub(self)

@@ -846,7 +846,7 @@ def test_a_batch_size_larger_than_the_training_set_is_clamped_with_a_message(qtb
 def test_the_wheel_changes_no_combo_or_spin_box_without_focus(qtbot, make_window):
     from PySide6.QtCore import QPoint, QPointF
     from PySide6.QtGui import QWheelEvent
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox
 
     window = make_window()
     window.network_panel.canvas.select(0)
@@ -868,13 +868,23 @@ def test_the_wheel_changes_no_combo_or_spin_box_without_focus(qtbot, make_window
             False,
         )
         QApplication.sendEvent(widget, event)
+        return event
 
     for widget in (combo, spin, spin.lineEdit()):
         wheel(widget)
     assert (combo.currentText(), spin.value(), window.edits.undo_stack.count()) == before
+    # Every other one in the window too. Each leaves the event unaccepted, which is what makes
+    # Qt hand a real wheel event on to its parents: the scroll area around it scrolls.
+    boxes = window.findChildren(QComboBox) + window.findChildren(QAbstractSpinBox)
+    # (The window gives one the focus; a disabled one gets no input at all.)
+    boxes = [box for box in boxes if box.isEnabled() and not box.hasFocus()]
+    assert len(boxes) > 20
+    shown = [(box.currentIndex() if isinstance(box, QComboBox) else box.text()) for box in boxes]
+    assert not any(wheel(box).isAccepted() for box in boxes)
+    assert shown == [(b.currentIndex() if isinstance(b, QComboBox) else b.text()) for b in boxes]
     spin.setFocus()  # with the focus, the wheel is the user's way to change it
     qtbot.waitUntil(spin.hasFocus)
-    wheel(spin)
+    assert wheel(spin).isAccepted()
     assert spin.value() == before[1] - 1
 
 

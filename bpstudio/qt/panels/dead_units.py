@@ -9,9 +9,10 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from bpstudio.qt import theme
+from bpstudio.qt.inputs import ComboBox
 from bpstudio.qt.panels.base import Panel
 from bpstudio.qt.panels.gradients import LayerAxis
 
@@ -58,7 +59,7 @@ class DeadUnitsPanel(Panel):
         self.timeline = pg.ImageItem()
         self.timeline.setColorMap(theme.dead_map())
         self.time_plot.addItem(self.timeline)
-        self.layer_choice = QComboBox()
+        self.layer_choice = ComboBox()
         self.layer_choice.setToolTip("The layer whose units are drawn over time below.")
         self.layer_choice.currentTextChanged.connect(self._on_layer_chosen)
         self.summary = theme.StatusLabel(2)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from bpstudio.core import meter
 from bpstudio.core.meter import SATURATION
 from bpstudio.qt import theme
+from bpstudio.qt.inputs import ComboBox
 from bpstudio.qt.panels.base import Panel
 
 
@@ -48,7 +49,7 @@ class HistogramsPanel(Panel):
         self.act_y = theme.StickyRange(self.act_plot, "y", from_zero=True)
         self.weight_x = theme.StickyRange(self.weight_plot, "x")
         self.weight_y = theme.StickyRange(self.weight_plot, "y", from_zero=True)
-        self.layer_choice = QComboBox()
+        self.layer_choice = ComboBox()
         self.layer_choice.setToolTip("The layer whose activations and weights are shown.")
         self.layer_choice.currentTextChanged.connect(self._on_layer_chosen)
         self.summary = theme.StatusLabel(1)

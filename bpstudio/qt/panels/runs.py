@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout
 
 from bpstudio.core import meter
 from bpstudio.core.meter import DEAD_FRACTION, GRAD_NORM
 from bpstudio.qt import theme
 from bpstudio.qt.curves import HistoryCurve
+from bpstudio.qt.inputs import ComboBox
 from bpstudio.qt.panels.base import Panel
 from bpstudio.training.history import geometric_moving_average
 
@@ -63,7 +64,7 @@ class RunsPanel(Panel):
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
-        self.choice = QComboBox()
+        self.choice = ComboBox()
         for key, (label, _, _) in MEASURES.items():
             self.choice.addItem(label, key)
         self.choice.setToolTip("What to compare between the runs")
