@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpstudio.core.optimizers import FLUSH_EVERY
+
 #: The compiled step is chosen while a step's multiply-adds per layer stay below this:
 #: beyond, NumPy's BLAS wins. Measured (benchmarks/compiled.py --crossover, two runs):
 #: compiled/NumPy 14-16x at 491 per layer (2-8x6-1, batch 10), 3.8-4.2x at 3,733,
@@ -476,7 +478,7 @@ class CompiledSteps:
             epoch_ends, every, *ring, *self._evaluating_work(max(len(X), len(X_test))),
             net.flat_params, grads, state, *self._layers(), noise,
             self.loss_code, net.fused, indices, code, float(opt.learning_rate), float(a),
-            float(b), float(c), bool(flag), float(clip), opt.iterations,
+            float(b), float(c), bool(flag), float(clip), opt.iterations, FLUSH_EVERY,
             slots[0], slots[1], slots[2], last_active, self.relu_of, net.steps,
             net.meter.dead_window, table, self.cols, self.acc_col,
             Zs, As, stats, dbuf, dnext, update,

@@ -33,6 +33,9 @@ NO_REG, L1, L2, L1_L2 = range(4)
 #: Keras' fuzz factor for probabilities that are not logits (core/losses.py _EPSILON).
 EPSILON = 1e-7
 
+#: The smallest normal numbers of float32 and float64 (np.finfo(...).tiny).
+TINY32, TINY64 = 2.0**-126, 2.0**-1022
+
 #: Kernels of up to this many weights (32 KB of float64, a core's L1 cache) are summed in
 #: registers, a column at a time; bigger ones a row at a time, as they are stored.
 SMALL_KERNEL = 4096
@@ -457,14 +460,22 @@ def _gather_columns(X, order, first, rows, into):
             into[m * rows + i] = X[order[first + i], m]
 
 
+@inline
+def _flush_subnormal(slot, tiny):
+    """Optimizer.flush_subnormal for one slot (core/optimizers.py FLUSH_EVERY: why)."""
+    for p in range(len(slot)):
+        if abs(slot[p]) < tiny:
+            slot[p] = 0.0
+
+
 @kernel
 def train_steps(
     X, Y, Yi, order, start, batch_size, steps,  # data: Y (n, outputs) floats, Yi class indices
     params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a, layer_b,
     state_at, reg, reg_l1, reg_l2, noise, drawn, row0,
     loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
-    slot1, slot2, slot3, last_active, relu_of, first_step, dead_window, table, cols, acc_col,
-    Zs, As, stats, dbuf, dnext, update,
+    flush_every, slot1, slot2, slot3, last_active, relu_of, first_step, dead_window, table,
+    cols, acc_col, Zs, As, stats, dbuf, dnext, update,
 ):  # fmt: skip
     """Train `steps` mini-batches: batch s is rows order[start + s * batch_size ...] of X/Y.
     Writes step s's logs into row row0 + s of `table` (the loss in column 0, the accuracy in
@@ -481,7 +492,8 @@ def train_steps(
     activation (from the logits), the targets as class indices in Yi (indices) or rows of
     Y. Optimizer: opt_code, lr, its arguments (SGD: momentum, -, -, nesterov; RMSprop: rho,
     momentum, epsilon, centered; Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none),
-    iterations so far, its state in slot1..3. relu_of[layer]: the row of last_active for
+    iterations so far, every how many steps its state is flushed of subnormal numbers, its
+    state in slot1..3. relu_of[layer]: the row of last_active for
     that layer's units (-1: none)."""
     X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out = uncounted(
         (X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out)
@@ -609,6 +621,11 @@ def train_steps(
             scale = clipnorm / total
         iterations += 1
         # ---- the optimizer's update (core/optimizers.py), from the clipped gradient
+        if iterations % flush_every == 0:
+            tiny = TINY32 if slot1.itemsize == 4 else TINY64
+            _flush_subnormal(slot1, tiny)
+            _flush_subnormal(slot2, tiny)
+            _flush_subnormal(slot3, tiny)
         if opt_code == ADAM:
             t = iterations
             alpha = lr * math.sqrt(1 - opt_b**t) / (1 - opt_a**t)
@@ -749,8 +766,8 @@ def train_epochs(
     params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a, layer_b,
     state_at, reg, reg_l1, reg_l2, noise,
     loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm, iterations,
-    slot1, slot2, slot3, last_active, relu_of, first_step, dead_window, table, cols, acc_col,
-    Zs, As, stats, dbuf, dnext, update,
+    flush_every, slot1, slot2, slot3, last_active, relu_of, first_step, dead_window, table,
+    cols, acc_col, Zs, As, stats, dbuf, dnext, update,
 ):  # fmt: skip
     """train_steps across epoch ends, with the trainer's bookkeeping of each (Trainer
     _advance, _end_epoch, _checkpoint): up to `steps` steps from row `start` of orders[0],
@@ -784,8 +801,9 @@ def train_epochs(
             params, grads, state, kind, at_a, at_b, fan_in, fan_out, act, act_arg, layer_a,
             layer_b, state_at, reg, reg_l1, reg_l2, noise, drawn, done,
             loss_code, fused, indices, opt_code, lr, opt_a, opt_b, opt_c, opt_flag, clipnorm,
-            iterations + done, slot1, slot2, slot3, last_active, relu_of, first_step + done,
-            dead_window, table, cols, acc_col, Zs, As, stats, dbuf, dnext, update,
+            iterations + done, flush_every, slot1, slot2, slot3, last_active, relu_of,
+            first_step + done, dead_window, table, cols, acc_col, Zs, As, stats, dbuf, dnext,
+            update,
         )  # fmt: skip
         if result < 0:
             return NON_FINITE - (done + NON_FINITE - result), ends, saved

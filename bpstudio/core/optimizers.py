@@ -14,6 +14,14 @@ import numpy as np
 from bpstudio.core import registry
 from bpstudio.core._checks import number
 
+#: Every FLUSH_EVERY-th step starts by setting the optimizer's subnormal state values (below
+#: the dtype's smallest normal number) to zero. A parameter whose gradient is always 0 (a
+#: dead unit's) has its momentum or moment shrink step by step into the subnormal numbers,
+#: where x * 0.9 rounds back to x: it stayed there for good, and arithmetic on subnormal
+#: numbers is many times slower. Lesson 5 trained at half its speed after 8,000 steps (both
+#: engines, measured); hardware that flushes them (FTZ) does the same as this, every step.
+FLUSH_EVERY = 100
+
 
 class Optimizer:
     name = ""
@@ -58,7 +66,14 @@ class Optimizer:
             if total > self.global_clipnorm:
                 g = g * (self.global_clipnorm / total)
         self.iterations += 1
+        if self.iterations % FLUSH_EVERY == 0:
+            self.flush_subnormal()
         return self._update(g)
+
+    def flush_subnormal(self):
+        """Set every subnormal value of the state (momentum, moments) to zero."""
+        for slot in self.slots.values():
+            np.copyto(slot, 0, where=np.abs(slot) < np.finfo(slot.dtype).tiny)
 
     def apply(self, params: dict, grads: dict) -> None:
         """Update a dict of arrays in place (for use outside a network)."""

@@ -12,6 +12,7 @@ import pytest
 from bpstudio.compiled import engine
 from bpstudio.core import Activation, BatchNormalization, Dense, Dropout, Sequential, registry
 from bpstudio.core.model import QUIET
+from bpstudio.core.optimizers import FLUSH_EVERY
 
 pytestmark = pytest.mark.skipif(
     not engine.warm_up("float64", wait=True), reason="the compiled engine is not here"
@@ -135,6 +136,33 @@ def test_kernels_bigger_than_l1_train_the_same(seed):
     layers = [Dense(72, activation="tanh"), Dense(64, activation="relu"),
               Dense(outputs, activation=out_act)]  # fmt: skip
     assert_trains_alike(*compiled_case(layers, loss, np.random.default_rng(seed), seed, "float64"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4, 5, 6, 7])  # the optimizers with a state
+def test_both_engines_flush_subnormal_optimizer_state_at_the_same_step(seed):
+    layers = [Dense(4, activation="relu"), Dense(1, activation="sigmoid")]
+    net, X, Y, order = compiled_case(
+        layers, "binary_crossentropy", np.random.default_rng(seed), seed, "float64"
+    )
+    net.layers[0].params["bias"][0] = -1e6  # a dead unit: its weights' gradients are 0
+    numpy_steps(net, X, Y, order, 5, 1)
+    tiny = np.finfo(net.dtype).tiny
+    for slot in net.optimizer.slots.values():
+        slot[...] = tiny / 8  # where the gradient is 0 it would stay subnormal for good
+    net.optimizer.iterations = FLUSH_EVERY - 4  # the run crosses a flush step
+    start = net.parameter_spans["dense/kernel"][0]
+    dead = np.zeros(len(net.flat_params), bool)
+    dead[start : start + net.input_dim * 4 : 4] = True  # the dead unit's column of the kernel
+    numpy_steps(net, X, Y, order, 5, 3)
+    for kind, slot in net.optimizer.slots.items():
+        assert (slot[dead] != 0).all(), kind  # not yet: the step before a flush
+    twin = copy.deepcopy(net)
+    numpy_steps(net, X, Y, order, 5, 5)
+    engine.CompiledSteps(twin).run(X, Y, order, 0, 5, 5)
+    for kind, slot in net.optimizer.slots.items():
+        assert (slot[dead] == 0).all() and (twin.optimizer.slots[kind][dead] == 0).all(), kind
+        np.testing.assert_allclose(twin.optimizer.slots[kind], slot, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(twin.flat_params, net.flat_params, rtol=1e-12, atol=1e-15)
 
 
 def assert_trains_alike(net, X, Y, order):

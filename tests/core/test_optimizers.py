@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bpstudio.core import SGD, Adam, RMSprop, registry
+from bpstudio.core.optimizers import FLUSH_EVERY
 
 
 def run(opt, grads):
@@ -87,3 +88,35 @@ def test_config_round_trip():
         assert registry.get("optimizer", opt.get_config()).get_config() == opt.get_config()
     with pytest.raises(ValueError, match="optimizer must be one of"):
         registry.get("optimizer", {"name": "lbfgs"})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SGD(0.1, momentum=0.9),
+        lambda: RMSprop(0.01, momentum=0.5, centered=True),
+        lambda: Adam(0.01),
+    ],
+    ids=["sgd", "rmsprop", "adam"],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_state_stuck_among_the_subnormal_numbers_is_flushed_every_flush_every_steps(make, dtype):
+    opt = make()
+    # A parameter whose gradient is always 0 (a dead unit's): its momentum shrinks by a factor
+    # each step, but among the subnormal numbers x * 0.9 rounds back to x, and there it stays.
+    tiny = np.finfo(dtype).tiny
+    g = np.array([0.0, 0.0, 0.5], dtype)
+    opt.compute_update(g)
+    for slot in opt.slots.values():
+        slot[:2] = [tiny / 2**20, 1e10 * tiny]  # subnormal; normal, however small
+    while opt.iterations < FLUSH_EVERY - 1:
+        opt.compute_update(g)
+    stuck = [slot[0] for slot in opt.slots.values() if slot[0] != 0]
+    assert stuck and all(0 < abs(v) < tiny for v in stuck)  # still there after 98 steps
+    before = {kind: slot.copy() for kind, slot in opt.slots.items()}
+    opt.compute_update(g)  # the FLUSH_EVERY-th step starts with the flush
+    for kind, slot in opt.slots.items():
+        assert slot[0] == 0
+        if before[kind][1] != 0:  # a normal number is left alone (and decays as ever)
+            assert 0 < abs(slot[1]) <= abs(before[kind][1])
+        assert slot.dtype == np.dtype(dtype)
