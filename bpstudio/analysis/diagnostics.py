@@ -34,6 +34,10 @@ SATURATED = 0.6  # share of a hidden layer's outputs within 1% of the limits
 GROWTH = 1e3  # gradient growth since the start of the run
 UPDATE_HIGH = 0.1  # each step changes the weights by more than 10%
 UPDATE_LOW = 1e-6
+#: A training loss below this has little left to learn: its steps are small because its
+#: gradients are, not because the learning rate is (lesson 5, its training loss at 0.000,
+#: was told to raise the learning rate ten times).
+CONVERGED = 1e-3
 OVERFIT = 1.5  # test loss this many times its best, and at least OVERFIT_RISE above it
 OVERFIT_RISE = 0.1
 STOPPED = "stopped: "
@@ -300,7 +304,7 @@ def _learning_rate(columns, recent, names) -> list[Finding]:
             )
         ]
     head, tail = _median(loss[: len(loss) // 2]), _median(loss[len(loss) // 2 :])
-    if 0 < update < UPDATE_LOW and tail > 0.99 * head:
+    if 0 < update < UPDATE_LOW and tail > 0.99 * head and tail > CONVERGED:
         return [
             Finding(
                 "lr_low",

@@ -6,14 +6,16 @@ import math
 import numpy as np
 
 from bpstudio.analysis.diagnostics import (
+    CONVERGED,
     GROWTH,
     SATURATED,
+    UPDATE_LOW,
     WINDOW,
     diagnose,
     gradient_flow_of,
 )
 from bpstudio.core import meter
-from bpstudio.core.meter import GRAD_NORM, SATURATION
+from bpstudio.core.meter import GRAD_NORM, SATURATION, UPDATE_RATIO
 from bpstudio.lessons.catalog import LESSONS, lessons
 
 
@@ -65,3 +67,15 @@ def test_a_saturated_layer_is_found_by_the_median_of_its_finite_shares():
     expected = finite_median(steps.values[-WINDOW:, index[3]])
     assert expected >= SATURATED and [f.layer for f in found] == [names[3]]
     assert f"{expected:.0%} of {names[3]}'s outputs" in found[0].message
+
+
+def test_tiny_steps_on_a_loss_that_stopped_moving_call_for_a_higher_rate_unless_it_is_done():
+    trainer, _, index = lesson_2_run(UPDATE_RATIO, "kernel_layers")
+    steps = trainer.history.steps
+    recent = steps.values[-WINDOW:]
+    recent[:, index] = UPDATE_LOW / 3
+    loss = steps.columns.index("loss")
+    recent[:, loss] = 0.69  # stuck where it started
+    assert "lr_low" in {f.kind for f in diagnose(trainer.history)}
+    recent[:, loss] = CONVERGED / 10  # nothing left to learn: small steps are no fault
+    assert "lr_low" not in {f.kind for f in diagnose(trainer.history)}
