@@ -224,6 +224,19 @@ def test_the_banner_renews_moving_numbers_at_most_once_a_second(qtbot, monkeypat
     now[0] += 1.0
     banner.show_findings([vanishing(0.005)], final=False)  # a second later: renewed
     assert "ratio 0.005" in banner.text.text()
+    # Another finding near its threshold, first on one snapshot and gone on the next: the
+    # banner keeps what still holds instead of flickering between the two.
+    low = Finding("lr_low", None, "tiny steps", "raise the rate", 1)
+    for _ in range(4):  # 0.8 s
+        now[0] += 0.1
+        banner.show_findings([low, vanishing(0.006)], final=False)
+        assert "ratio 0.005" in banner.text.text()
+        now[0] += 0.1
+        banner.show_findings([vanishing(0.007)], final=False)
+        assert "ratio 0.005" in banner.text.text()
+    now[0] += 0.3
+    banner.show_findings([low, vanishing(0.008)], final=False)  # a second on: its turn
+    assert "tiny steps" in banner.text.text() and "1 more" in banner.text.text()
 
 
 def test_lesson_4_stops_where_its_question_is_and_play_goes_on(qtbot, make_window):
