@@ -493,8 +493,8 @@ def train_steps(
     Y. Optimizer: opt_code, lr, its arguments (SGD: momentum, -, -, nesterov; RMSprop: rho,
     momentum, epsilon, centered; Adam: beta_1, beta_2, epsilon, -), clipnorm (0: none),
     iterations so far, every how many steps its state is flushed of subnormal numbers, its
-    state in slot1..3. relu_of[layer]: the row of last_active for
-    that layer's units (-1: none)."""
+    state in slot1..3. relu_of[layer]: the row of last_active for that layer's units (-1:
+    none)."""
     X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out = uncounted(
         (X, Y, Yi, order, params, grads, state, kind, at_a, at_b, fan_in, fan_out)
     )
