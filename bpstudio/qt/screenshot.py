@@ -30,6 +30,8 @@ def render(
 
     from bpstudio.core.callbacks import Callback
     from bpstudio.qt.app import application
+    from bpstudio.qt.panels.base import Panel
+    from bpstudio.qt.panels.dead_units import TIMELINE
     from bpstudio.qt.window import StudioWindow
     from bpstudio.viewmodel.snapshots import SnapshotMaker
 
@@ -59,11 +61,28 @@ def render(
                 app.processEvents()
             trainer = window.session.trainer
             trainer.callbacks.callbacks.append(Progress())
-            if epochs:
-                trainer.fit(epochs=epochs)
             maker = SnapshotMaker(
                 trainer, clock=lambda: 0.0, timed=False
             )  # no clock in the picture
+            if epochs and trainer.net.relu_layers:
+                # The dead-units timeline gets its measurements across the run, as a window
+                # watching it would have (one at the end drew a single column of 240).
+                end = trainer.epoch + epochs
+                total = epochs * -(-len(trainer.X) // trainer.batch_size)
+                for i in range(1, TIMELINE):
+                    steps = total * i // TIMELINE - total * (i - 1) // TIMELINE
+                    if not steps:
+                        continue
+                    trainer.fit(steps=steps)
+                    if trainer.epoch >= end or trainer.failure is not None:
+                        break
+                    snapshot = maker.make(final=True)  # final: all its measurements anew
+                    for panel in window.panels.values():
+                        if isinstance(panel, Panel):
+                            panel.record(snapshot)
+                trainer.fit(epochs=end - trainer.epoch)
+            elif epochs:
+                trainer.fit(epochs=epochs)
             window.hub.offer(maker.make(final=True))  # final: every panel draws it
             for _ in range(3):
                 app.processEvents()

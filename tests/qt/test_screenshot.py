@@ -73,10 +73,18 @@ def test_every_panel_shows_the_trained_state(qtbot, tmp_path):
     def look(window):
         seen["dead"] = window.panels["dead_units"].summary.plain_text()
         seen["canvas step"] = window.network_panel.canvas.snapshot.step
+        seen["weights"] = window.session.trainer.net.flat_params.copy()
+        seen["timeline"] = np.array(window.panels["dead_units"].timeline.image)
 
     render(load_project(path), tmp_path / "l4.png", epochs=20, prepare=look)
     trainer = load_project(path).make_trainer()
     trainer.fit(epochs=20)
+    # Trained in parts, to give the dead-units timeline its measurements across the run
+    # (one at the end drew a single column): the same weights as in one go.
+    np.testing.assert_array_equal(seen["weights"], trainer.net.flat_params)
+    timeline = seen["timeline"]  # units x measurements of the first layer
+    assert timeline.shape == (8, 240)
+    assert np.nanmean(timeline[:, 0]) < np.nanmean(timeline[:, -1])  # its units died on the way
     dead = [int(np.count_nonzero(d)) for d in trainer.net.dead_units()]
     assert dead[-1] == 8  # the lesson's point: a whole layer dies
     expected = " · ".join(

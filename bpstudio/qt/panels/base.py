@@ -68,6 +68,11 @@ class Panel(QWidget):
         #: The snapshot the panel shows now (it skips some while training runs).
         self.shown = snapshot
 
+    def record(self, snapshot):
+        """Put `snapshot` on the panel's timeline, if it keeps one, without drawing it: for a
+        run trained where no window watched it (`bpstudio screenshot`)."""
+        self._record(snapshot)
+
     def _record(self, snapshot):
         """Called for every snapshot, visible or not (for panels that keep a timeline)."""
 
