@@ -772,18 +772,24 @@ def test_csv_import_asks_before_replacing_a_trained_network_and_can_be_undone(
     window.document.modified = False
 
 
-def test_file_new_clears_the_plots(qtbot, make_window):
+def test_file_new_clears_the_plots_and_at_rest_they_fit_the_run(qtbot, make_window):
     window = make_window()
     for _ in range(5):
         window.actions["epoch"].trigger()
         wait_idle(qtbot, window)
     loss = window.panels["loss"]
-    assert loss.x_range.range[1] >= 150
+    last = window.session.trainer.step_count - 1
+    # At rest the step axes fit the run (while it trains they stay still ahead of it).
+    assert last <= loss.loss_plot.viewRange()[0][1] <= 1.05 * last
+    window.show_panel("gradients")  # drawn once shown
+    assert last <= window.panels["gradients"].curves_plot.viewRange()[0][1] <= 1.05 * last
+    window.show_panel("loss")
     assert window.files.new_project()
     qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
     wait_idle(qtbot, window)
     assert loss.loss_plot.viewRange()[0][1] <= 1.5
     gradients = window.panels["gradients"]
+    window.show_panel("gradients")  # (behind a tab it is redrawn once shown)
     assert gradients.curves_plot.viewRange()[0][1] <= 1.5
     runs = window.panels["runs"]
     assert runs.runs == [] and runs.plot.viewRange()[0][1] <= 1.5

@@ -146,7 +146,7 @@ class GradientsPanel(Panel):
                 self._y_range = (low, top)
                 self.bars_plot.setYRange(low - 0.1, top + 0.1, padding=0)
                 self.curves_plot.setYRange(low - 0.1, top + 0.1, padding=0)
-        self.x_range.update(steps if len(steps) else [0, 1])
+        self.x_range.update(steps if len(steps) else [0, 1], tight=s.final)
         self.ratio.setText(_flow_text(s.flow))
 
 

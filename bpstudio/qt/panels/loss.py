@@ -98,7 +98,7 @@ class LossPanel(Panel):
             if s.classification:
                 self.train_acc.setData(es, s.epoch_column("train_accuracy"))
                 self.test_acc.setData(es, s.epoch_column("test_accuracy"))
-        self.x_range.update(steps if len(steps) else [0, 1])
+        self.x_range.update(steps if len(steps) else [0, 1], tight=s.final)
         shown = _positive(steps, batch, log)[1]
         self.y_range.update(np.log10(shown) if log else shown)
         if s.events != self._drawn_events:
