@@ -73,7 +73,9 @@ def render(
                     steps = total * i // TIMELINE - total * (i - 1) // TIMELINE
                     if not steps:
                         continue
-                    trainer.fit(steps=steps)
+                    # Never past the epoch asked for (a project saved mid-epoch is short of
+                    # `total` steps to it).
+                    trainer.fit(epochs=end - trainer.epoch, steps=steps)
                     if trainer.epoch >= end or trainer.failure is not None:
                         break
                     snapshot = maker.make(final=True)  # final: all its measurements anew

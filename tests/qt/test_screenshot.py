@@ -106,3 +106,28 @@ def test_a_panel_behind_a_tab_is_pictured_in_front_at_its_full_size(tmp_path, pa
     out = render(load_project(lessons()[3].path), tmp_path / f"{panel}.png", panel=panel)
     image = QImage(str(out))
     assert image.width() >= 300 and image.height() >= 200, (image.width(), image.height())
+
+
+def test_a_project_saved_mid_epoch_is_pictured_at_the_epoch_asked_for(tmp_path):
+    import numpy as np
+
+    from bpstudio.project import load_project, save_project
+    from bpstudio.qt.screenshot import render
+
+    project = load_project(lessons()[3].path)  # ReLU units: trained in parts for the timeline
+    trainer = project.make_trainer()
+    trainer.fit(steps=11)  # 25 steps an epoch
+    project.capture(trainer)
+    path = save_project(project, tmp_path / "mid.bpstudio")
+    seen = {}
+
+    def look(window):
+        trained = window.session.trainer
+        seen["at"] = (trained.epoch, trained.step_count)
+        seen["weights"] = trained.net.flat_params.copy()
+
+    render(load_project(path), tmp_path / "mid.png", epochs=30, prepare=look)
+    headless = load_project(path).make_trainer()
+    headless.fit(epochs=30)
+    assert seen["at"] == (headless.epoch, headless.step_count) == (30, 750)
+    np.testing.assert_array_equal(seen["weights"], headless.net.flat_params)
